@@ -1,0 +1,131 @@
+/**
+ * Parsing and validating client messages, in protocol order (ws's receiver style): size, JSON,
+ * envelope (`type`, `id`), then the schema of that type. Each failure is a returned value naming
+ * the problem and, for schema errors, the offending field as a JSON pointer. Never throws.
+ */
+import type { TObject } from '@sinclair/typebox';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  CALL_SCHEMAS,
+  CLIENT_SCHEMAS,
+  type ClientMessage,
+  type ClientType,
+  type ErrorCode,
+} from './messages.ts';
+
+export interface ParseError {
+  code: ErrorCode;
+  message: string;
+  /** The request id, when the envelope was readable enough to find one. */
+  re: number | null;
+  path?: string;
+}
+
+export type ParseResult = { ok: true; msg: ClientMessage } | { ok: false; error: ParseError };
+
+const checkers = new Map<string, TypeCheck<TObject>>(
+  Object.entries(CLIENT_SCHEMAS).map(([type, schema]) => [type, TypeCompiler.Compile(schema as TObject)]),
+);
+
+const callCheckers = new Map<string, TypeCheck<TObject>>(
+  Object.entries(CALL_SCHEMAS).map(([op, schema]) => [op, TypeCompiler.Compile(schema as TObject)]),
+);
+
+export function isClientType(type: string): type is ClientType {
+  return checkers.has(type);
+}
+
+/** `bytes` is the message's UTF-8 length, measured by the caller before decoding. */
+export function parseClientMessage(text: string, bytes: number, maxBytes: number): ParseResult {
+  if (bytes > maxBytes)
+    return fail('TCPLAB_TOO_BIG', `message of ${bytes} bytes exceeds the ${maxBytes}-byte limit`, null);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return fail('TCPLAB_BAD_JSON', `message is not valid JSON: ${(e as Error).message}`, null);
+  }
+  return validateClientMessage(value);
+}
+
+export function validateClientMessage(value: unknown): ParseResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return fail('TCPLAB_BAD_MESSAGE', `message must be a JSON object, got ${describe(value)}`, null);
+  const obj = value as Record<string, unknown>;
+  const id = obj.id;
+  const re = Number.isSafeInteger(id) && (id as number) >= 0 ? (id as number) : null;
+  if (id !== undefined && re === null)
+    return fail(
+      'TCPLAB_INVALID',
+      `field "id" must be a non-negative integer, got ${describe(id)}`,
+      null,
+      '/id',
+    );
+  const type = obj.type;
+  if (typeof type !== 'string')
+    return fail('TCPLAB_BAD_MESSAGE', `field "type" must be a string, got ${describe(type)}`, re, '/type');
+  const check = checkers.get(type);
+  if (!check) return fail('TCPLAB_UNKNOWN_TYPE', `unknown message type "${clip(type)}"`, re, '/type');
+  if (type === 'sock.call') {
+    // Name the problem inside the call's own schema, not "expected union value".
+    const call = obj.call;
+    if (typeof call === 'object' && call !== null && !Array.isArray(call)) {
+      const op = (call as Record<string, unknown>).op;
+      const callCheck = typeof op === 'string' ? callCheckers.get(op) : undefined;
+      if (!callCheck) {
+        const known = [...callCheckers.keys()].join(', ');
+        return fail(
+          'TCPLAB_INVALID',
+          `sock.call: field /call/op must be one of ${known}, got ${describe(op)}`,
+          re,
+          '/call/op',
+        );
+      }
+      const bad = firstError(`sock.call ${op}`, callCheck, call, '/call');
+      if (bad) return fail('TCPLAB_INVALID', bad.message, re, bad.path);
+    }
+  }
+  const bad = firstError(type, check, value, '');
+  if (bad) return fail('TCPLAB_INVALID', bad.message, re, bad.path);
+  return { ok: true, msg: value as ClientMessage };
+}
+
+function firstError(
+  what: string,
+  check: TypeCheck<TObject>,
+  value: unknown,
+  prefix: string,
+): { message: string; path: string } | undefined {
+  if (check.Check(value)) return undefined;
+  const first = check.Errors(value).First();
+  const path = `${prefix}${first?.path ?? ''}` || '/';
+  let detail = first ? lower(first.message) : 'does not match the schema';
+  const options = (first?.schema as { anyOf?: Array<{ const?: unknown }> } | undefined)?.anyOf;
+  if (options?.every((o) => o.const !== undefined))
+    detail = `must be one of ${options.map((o) => String(o.const)).join(', ')}`;
+  const got = first?.path ? `, got ${describe(first.value)}` : '';
+  return { message: `${what}: ${path === '/' ? 'message' : `field ${path}`} ${detail}${got}`, path };
+}
+
+function fail(code: ErrorCode, message: string, re: number | null, path?: string): ParseResult {
+  const error: ParseError = { code, message, re };
+  if (path !== undefined) error.path = path;
+  return { ok: false, error };
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string "${clip(v)}"`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${clip(String(v))}`;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+function lower(s: string): string {
+  return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;
+}
