@@ -59,6 +59,17 @@ export interface TcpConfig {
   persistMaxMs: number;
   /** Largest backlog listen() accepts (Linux net.core.somaxconn = 4096). */
   somaxconn: number;
+  /** Window scale shift this host offers (Linux picks 7 for its default buffers). */
+  windowShift: number;
+  /** RTO formula: RFC 6298 as written, or Linux's (variance term at least RTO.min). */
+  rtoFormula: 'rfc6298' | 'linux';
+  /**
+   * ACK the first N data segments of a connection at once (Linux's quick-ACK mode, up to 16),
+   * before delayed ACKs start. 0 turns it off.
+   */
+  quickAcks: number;
+  /** Window field of a SYN or SYN-ACK (never scaled, RFC 7323 §2.2). */
+  synWindow: number;
   /** Emit timer set/cancel and cc events. Off in the benchmark, where only transmits matter. */
   traceTimers: boolean;
 }
@@ -92,6 +103,10 @@ export const LINUX_DEFAULTS: TcpConfig = {
   keepaliveProbes: 9,
   persistMaxMs: 120_000,
   somaxconn: 4096,
+  windowShift: 7,
+  rtoFormula: 'linux',
+  quickAcks: 16,
+  synWindow: 65_535,
   traceTimers: true,
 };
 
@@ -103,7 +118,14 @@ export const LINUX_DEFAULTS: TcpConfig = {
  * - `packetdrill`: what google/packetdrill's `common/defaults.sh` assumes.
  */
 export const PROFILES: Record<'textbook' | 'linux' | 'packetdrill', TcpConfig> = {
-  textbook: { ...LINUX_DEFAULTS, windowScaling: false, timestamps: false, sack: false },
+  textbook: {
+    ...LINUX_DEFAULTS,
+    windowScaling: false,
+    timestamps: false,
+    sack: false,
+    quickAcks: 0,
+    rtoFormula: 'rfc6298',
+  },
   linux: LINUX_DEFAULTS,
   packetdrill: { ...LINUX_DEFAULTS, rcvBuf: 65_535, mss: 1460 },
 };

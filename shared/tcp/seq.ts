@@ -9,7 +9,7 @@ export function seqAdd(a: number, n: number): number {
   return (a + n) >>> 0;
 }
 
-/** Signed distance from `b` to `a` in (-2^31, 2^31]: positive when `a` is after `b`. */
+/** Signed distance from `b` to `a` in [-2^31, 2^31): positive when `a` is after `b` (numbers exactly 2^31 apart are unordered, RFC 1982). */
 export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }

@@ -166,6 +166,7 @@ export type CallResult = { ok: true; value: CallValue } | { ok: false; errno: Er
 
 export type CallValue =
   | number
+  | string
   | Uint8Array
   | { fd: number; peerAddr: number; peerPort: number }
   | SockOptValue
