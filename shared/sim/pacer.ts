@@ -1,0 +1,156 @@
+/**
+ * Drives a network against real time: virtual ms advance at `speed` × real ms (×0.1 … ×100), and
+ * the pacer can pause, resume, and step one event while paused. It never reads a clock itself:
+ * the driver injects `now`, `schedule` and `cancel` (the server passes real timers, tests pass a
+ * fake clock), so this file stays isomorphic.
+ */
+import type { Network, StepInfo } from './network.ts';
+
+export const MIN_SPEED = 0.1;
+export const MAX_SPEED = 100;
+
+export interface PacerClock<H = unknown> {
+  /** Real time in ms (any origin). */
+  now(): number;
+  /** Calls `fn` once after `ms` real ms; returns a handle for `cancel`. */
+  schedule(fn: () => void, ms: number): H;
+  cancel(handle: H): void;
+}
+
+export interface PacerOptions<H = unknown> {
+  clock: PacerClock<H>;
+  /** Virtual ms per real ms (default 1). */
+  speed?: number;
+  /** Longest real wait between ticks, so observers see the clock move even when idle (default 100). */
+  maxTickMs?: number;
+  /** Most events run in one tick; when the CPU cannot keep up, virtual time falls behind (default 20,000). */
+  maxEventsPerTick?: number;
+  /** Called after every tick with the virtual time reached. */
+  onTick?: (virtualMs: number) => void;
+}
+
+/** The part of `Network` the pacer uses. */
+export type PacedNetwork = Pick<Network, 'now' | 'runUntil' | 'nextEventTime' | 'step'>;
+
+export class Pacer<H = unknown> {
+  private readonly net: PacedNetwork;
+  private readonly clock: PacerClock<H>;
+  private readonly maxTickMs: number;
+  private readonly maxEventsPerTick: number;
+  private readonly onTick: ((virtualMs: number) => void) | undefined;
+  private speedFactor: number;
+  private runningFlag = false;
+  private handle: { h: H } | undefined;
+  private realAnchor = 0;
+  private virtualAnchor = 0;
+
+  constructor(net: PacedNetwork, opts: PacerOptions<H>) {
+    this.net = net;
+    this.clock = opts.clock;
+    this.maxTickMs = opts.maxTickMs ?? 100;
+    this.maxEventsPerTick = opts.maxEventsPerTick ?? 20_000;
+    this.onTick = opts.onTick;
+    this.speedFactor = checkSpeed(opts.speed ?? 1);
+  }
+
+  get speed(): number {
+    return this.speedFactor;
+  }
+
+  get running(): boolean {
+    return this.runningFlag;
+  }
+
+  /** Starts (or resumes) pacing from the network's current virtual time. */
+  resume(): void {
+    if (this.runningFlag) return;
+    this.runningFlag = true;
+    this.anchor();
+    this.tick();
+  }
+
+  /** Stops pacing after running everything due by now; the virtual clock stays where it is. */
+  pause(): void {
+    if (!this.runningFlag) return;
+    this.catchUp();
+    this.runningFlag = false;
+    this.unschedule();
+  }
+
+  /** Runs exactly one event while paused; returns what it did, or undefined when nothing is pending. */
+  step(): StepInfo | undefined {
+    if (this.runningFlag) throw new Error('step() needs a paused pacer');
+    const info = this.net.step();
+    this.onTick?.(this.net.now);
+    return info;
+  }
+
+  setSpeed(speed: number): void {
+    const s = checkSpeed(speed);
+    if (this.runningFlag) this.catchUp();
+    this.speedFactor = s;
+    if (this.runningFlag) {
+      this.anchor();
+      this.reschedule();
+    }
+  }
+
+  /** Call after changing the network from outside (a socket call, a released segment): re-plans the next tick. */
+  poke(): void {
+    if (this.runningFlag) this.reschedule();
+  }
+
+  dispose(): void {
+    this.runningFlag = false;
+    this.unschedule();
+  }
+
+  private anchor(): void {
+    this.realAnchor = this.clock.now();
+    this.virtualAnchor = this.net.now;
+  }
+
+  private target(): number {
+    return this.virtualAnchor + (this.clock.now() - this.realAnchor) * this.speedFactor;
+  }
+
+  /** Runs what is due by now; returns false when the event budget ran out first. */
+  private catchUp(): boolean {
+    const reached = this.net.runUntil(this.target(), this.maxEventsPerTick);
+    if (!reached) this.anchor();
+    return reached;
+  }
+
+  private tick = (): void => {
+    this.handle = undefined;
+    if (!this.runningFlag) return;
+    const reached = this.catchUp();
+    this.onTick?.(this.net.now);
+    if (!this.runningFlag) return;
+    if (reached) this.reschedule();
+    else this.handle = { h: this.clock.schedule(this.tick, 0) };
+  };
+
+  private reschedule(): void {
+    this.unschedule();
+    const next = this.net.nextEventTime();
+    let wait = this.maxTickMs;
+    if (next !== undefined) {
+      const virtualWait = next - this.target();
+      wait = Math.max(0, Math.min(wait, virtualWait / this.speedFactor));
+    }
+    this.handle = { h: this.clock.schedule(this.tick, wait) };
+  }
+
+  private unschedule(): void {
+    if (this.handle) this.clock.cancel(this.handle.h);
+    this.handle = undefined;
+  }
+}
+
+function checkSpeed(speed: number): number {
+  if (!(Number.isFinite(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {
+    throw new RangeError(`speed must be between ${MIN_SPEED} and ${MAX_SPEED}, got ${speed}`);
+  }
+  return speed;
+}
