@@ -68,6 +68,11 @@ export interface TcpConfig {
    * before delayed ACKs start. 0 turns it off.
    */
   quickAcks: number;
+  /**
+   * Congestion window growth by bytes ACKed (Linux, RFC 3465) instead of RFC 5681's per-ACK
+   * equations.
+   */
+  byteCounting: boolean;
   /** Window field of a SYN or SYN-ACK (never scaled, RFC 7323 §2.2). */
   synWindow: number;
   /** Emit timer set/cancel and cc events. Off in the benchmark, where only transmits matter. */
@@ -106,6 +111,7 @@ export const LINUX_DEFAULTS: TcpConfig = {
   windowShift: 7,
   rtoFormula: 'linux',
   quickAcks: 16,
+  byteCounting: true,
   synWindow: 65_535,
   traceTimers: true,
 };

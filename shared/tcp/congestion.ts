@@ -26,6 +26,13 @@ export class NewReno {
     public mss: number,
     initialSegments: number,
     iss: number,
+    /**
+     * Count bytes (Linux, RFC 3465): slow start grows by the bytes ACKed and congestion avoidance
+     * by one MSS per cwnd of bytes ACKed. Without it, RFC 5681's per-ACK equations (2) and (3):
+     * min(N, SMSS) per ACK in slow start and SMSS·SMSS/cwnd per ACK in congestion avoidance, so
+     * delayed ACKs slow the growth down, as in ns-3 and the textbooks.
+     */
+    private readonly byteCounting = false,
   ) {
     this.cwnd = initialSegments * mss;
     this.recover = iss;
@@ -62,16 +69,20 @@ export class NewReno {
     if (this.phase === 'loss-recovery' && seqGt(ack, this.recover)) this.phase = 'slow-start';
     if (!cwndLimited) return 'none';
     if (this.cwnd < this.ssthresh) {
-      // Slow start: grow by the bytes ACKed, at most up to ssthresh for this ACK.
-      this.cwnd += Math.min(acked, Math.max(this.mss, this.ssthresh - this.cwnd));
+      const grow = this.byteCounting ? acked : Math.min(acked, this.mss);
+      this.cwnd += Math.min(grow, Math.max(this.mss, this.ssthresh - this.cwnd));
       if (this.phase !== 'loss-recovery')
         this.phase = this.cwnd < this.ssthresh ? 'slow-start' : 'congestion-avoidance';
     } else {
       this.phase = 'congestion-avoidance';
-      this.caAcked += acked;
-      if (this.caAcked >= this.cwnd) {
-        this.caAcked -= this.cwnd;
-        this.cwnd += this.mss;
+      if (this.byteCounting) {
+        this.caAcked += acked;
+        if (this.caAcked >= this.cwnd) {
+          this.caAcked -= this.cwnd;
+          this.cwnd += this.mss;
+        }
+      } else {
+        this.cwnd += Math.max(1, Math.floor((this.mss * this.mss) / this.cwnd));
       }
     }
     return 'none';

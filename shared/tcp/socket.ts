@@ -171,7 +171,7 @@ export class TcpSocket {
     this.rcvBufSize = c.rcvBuf;
     this.sndBufSize = c.sndBuf;
     this.rtt = new RttEstimator(c.rtoInitialMs, c.rtoMinMs, c.rtoMaxMs, c.rtoFormula);
-    this.cc = new NewReno(c.mss, c.initialCwndSegments, 0);
+    this.cc = new NewReno(c.mss, c.initialCwndSegments, 0, c.byteCounting);
   }
 
   get config(): TcpConfig {
@@ -415,7 +415,12 @@ export class TcpSocket {
     this.sndMax = this.iss;
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.sndSml = this.iss;
-    this.cc = new NewReno(this.config.mss, this.config.initialCwndSegments, this.iss);
+    this.cc = new NewReno(
+      this.config.mss,
+      this.config.initialCwndSegments,
+      this.iss,
+      this.config.byteCounting,
+    );
   }
 
   private sendSyn(now: number, rexmit: boolean): void {
@@ -1057,15 +1062,44 @@ export class TcpSocket {
     if (this.timers.has('persist')) this.cancelTimer('persist');
   }
 
-  /** RFC 9293 §3.8.6.1: a zero window with data waiting and nothing in flight needs probing. */
+  /**
+   * RFC 9293 §3.8.6.1 and RFC 1122 §4.2.2.17: data is waiting, the peer's window is too small for
+   * it and nothing is in flight, so no ACK will come to reopen it: probe (Linux arms its probe0
+   * timer in the same case, tcp_check_probe_timer).
+   */
   private armPersistIfNeeded(now: number): void {
-    if (this.sndWnd !== 0 || this.sndUna !== this.sndMax || this.timers.has('persist')) return;
-    if (this.timers.has('retransmit')) return;
+    if (this.sndUna !== this.sndMax || this.timers.has('persist') || this.timers.has('retransmit')) return;
     const interval = Math.min(
       this.config.persistMaxMs,
       Math.max(this.rtt.rto, this.config.rtoMinMs) * 2 ** this.persistBackoff,
     );
     this.setTimer('persist', now + interval);
+  }
+
+  /**
+   * The persist timer fired (Linux tcp_write_wakeup): if the window has room, send as much as fits
+   * even if it is small; if it is zero, send an ACK with SEG.SEQ = SND.UNA − 1 and no data, which
+   * the peer must answer with an ACK carrying its current window (tcp_xmit_probe_skb).
+   */
+  private onPersist(now: number): void {
+    this.persistBackoff = Math.min(this.persistBackoff + 1, 16);
+    const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    const offset = seqDiff(this.sndNxt, this.sndBufSeq);
+    const avail = this.sendq.length - offset;
+    if (usable > 0 && avail > 0) {
+      const seq = this.sndNxt;
+      const len = Math.min(usable, avail, this.sendMss);
+      const end = seqAdd(seq, len);
+      const flags = end === this.dataEnd ? ACK | PSH : ACK;
+      this.emit(
+        this.buildPacket(flags, seq, this.sendq.peek(offset, len), this.dataOptions(now, true)),
+        'persist-probe',
+      );
+      this.afterSend(now, seq, end, flags, len < this.sendMss);
+      return;
+    }
+    this.sendControl(now, ACK, seqAdd(this.sndUna, -1), 'persist-probe');
+    if (avail > 0 || (this.finQueued && !this.finSent)) this.armPersistIfNeeded(now);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1076,14 +1110,9 @@ export class TcpSocket {
       case 'retransmit':
         this.onRetransmitTimeout(now);
         break;
-      case 'persist': {
-        // Linux tcp_xmit_probe_skb: an ACK with SEG.SEQ = SND.UNA − 1 and no data elicits an ACK
-        // that carries the current window.
-        this.persistBackoff = Math.min(this.persistBackoff + 1, 16);
-        this.sendControl(now, ACK, seqAdd(this.sndUna, -1), 'persist-probe');
-        if (this.sndWnd === 0 && this.sendq.length > 0) this.armPersistIfNeeded(now);
+      case 'persist':
+        this.onPersist(now);
         break;
-      }
       case 'delayed-ack':
         if (this.synchronized) this.sendAck(now, 'delayed-ack');
         break;
