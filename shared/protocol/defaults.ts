@@ -17,7 +17,8 @@ export const CLASSROOM_LINK: Required<LinkDirection> = {
   duplicate: 0,
   reorder: 0,
   rateBps: 0,
-  queueLimit: 100,
+  queuePackets: 100,
+  reorderMs: 250,
 };
 
 /** Engine overrides on top of the `textbook` profile (no window scaling, timestamps or SACK). */

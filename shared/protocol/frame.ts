@@ -7,7 +7,7 @@
  *  off size field
  *   0   1   version        FRAME_VERSION (1)
  *   1   1   headerLen      bytes before the packet (36 in version 1; a reader skips extra bytes)
- *   2   1   fate           FATES index: sent arrived dropped held duplicated released
+ *   2   1   fate           FATES index: sent arrived dropped held duplicated released delayed corrupted
  *   3   1   dir            0 = A→B, 1 = B→A
  *   4   4   room           server-wide room number (u32)
  *   8   4   n              room event sequence number, shared with JSON `room.event`s (u32)
@@ -18,7 +18,7 @@
  *  26   2   rexmit         how many times this sequence range had been sent before (0 = original)
  *  28   4   ref            related segment id: the original of a duplicate (0 = none)
  *  32   2   ruleId         fault rule that caused this fate (0 = none)
- *  34   2   reserved       0
+ *  34   2   extraMs        extra flight time of a `delayed` fate, ms (saturates at 65535)
  *  36   …   packet         IPv4 header + TCP header + options + payload, with real checksums
  * ```
  *
@@ -29,8 +29,25 @@ import type { SendReason } from '../tcp/types.ts';
 export const FRAME_VERSION = 1;
 export const FRAME_HEADER_LEN = 36;
 
-export type Fate = 'sent' | 'arrived' | 'dropped' | 'held' | 'duplicated' | 'released';
-export const FATES: readonly Fate[] = ['sent', 'arrived', 'dropped', 'held', 'duplicated', 'released'];
+export type Fate =
+  | 'sent'
+  | 'arrived'
+  | 'dropped'
+  | 'held'
+  | 'duplicated'
+  | 'released'
+  | 'delayed'
+  | 'corrupted';
+export const FATES: readonly Fate[] = [
+  'sent',
+  'arrived',
+  'dropped',
+  'held',
+  'duplicated',
+  'released',
+  'delayed',
+  'corrupted',
+];
 
 export type Dir = 'AB' | 'BA';
 
@@ -53,20 +70,21 @@ export const SEND_REASONS: readonly SendReason[] = [
 ];
 
 /**
- * Why a segment met its fate. `none` for ordinary sends and arrivals; `loss`/`duplicate`/
- * `reorder`/`queue-full` are the link's seeded randomness and capacity; `rule` a fault rule;
- * `hold` hold mode; `person` someone released, dropped or delayed a held segment.
+ * Why a segment met its fate. `none` for ordinary sends and arrivals; `loss`, `duplicate` and
+ * `queue-full` are the link's seeded randomness and capacity; `rule` a fault rule (its id is in
+ * `ruleId`); `hold` hold mode; `person` someone released, dropped or delayed a held segment;
+ * `no-route` a segment to an address nobody has.
  */
-export type Cause = 'none' | 'loss' | 'duplicate' | 'reorder' | 'queue-full' | 'rule' | 'hold' | 'person';
+export type Cause = 'none' | 'loss' | 'duplicate' | 'queue-full' | 'rule' | 'hold' | 'person' | 'no-route';
 export const CAUSES: readonly Cause[] = [
   'none',
   'loss',
   'duplicate',
-  'reorder',
   'queue-full',
   'rule',
   'hold',
   'person',
+  'no-route',
 ];
 
 export interface SegmentFrame {
@@ -81,6 +99,8 @@ export interface SegmentFrame {
   rexmit: number;
   ref: number;
   ruleId: number;
+  /** On `delayed`: the extra flight time in ms. */
+  extraMs: number;
   /** IPv4+TCP bytes exactly as on a wire. */
   packet: Uint8Array;
 }
@@ -106,6 +126,7 @@ export function encodeFrame(f: SegmentFrame): Uint8Array {
   v.setUint16(26, Math.min(f.rexmit, 0xffff));
   v.setUint32(28, f.ref >>> 0);
   v.setUint16(32, f.ruleId & 0xffff);
+  v.setUint16(34, Math.min(Math.max(0, Math.round(f.extraMs)), 0xffff));
   out.set(f.packet, FRAME_HEADER_LEN);
   return out;
 }
@@ -147,6 +168,7 @@ export function decodeFrame(bytes: Uint8Array): DecodeFrameResult {
     rexmit: v.getUint16(26),
     ref: v.getUint32(28),
     ruleId: v.getUint16(32),
+    extraMs: v.getUint16(34),
     packet: bytes.subarray(headerLen),
   };
   if (why !== undefined) frame.why = why;

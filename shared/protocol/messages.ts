@@ -14,6 +14,9 @@ export const PROTOCOL_VERSION = 1;
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
 
+/** A union of string literals that keeps its literal type (`Static` is `'a' | 'b'`, not string). */
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
 export const Seat = Type.Union([Type.Literal('A'), Type.Literal('B')]);
 export type Seat = Static<typeof Seat>;
 export const SEATS: readonly Seat[] = ['A', 'B'];
@@ -43,28 +46,26 @@ export const ShutdownHow = Type.Union([
   Type.Literal('SHUT_RDWR'),
 ]);
 
-export const SockOpt = Type.Union(
-  [
-    'SO_LINGER',
-    'SO_REUSEADDR',
-    'SO_RCVBUF',
-    'SO_SNDBUF',
-    'SO_KEEPALIVE',
-    'SO_ERROR',
-    'TCP_NODELAY',
-    'TCP_MAXSEG',
-    'TCP_CORK',
-    'TCP_USER_TIMEOUT',
-    'O_NONBLOCK',
-  ].map((o) => Type.Literal(o)),
-);
+export const SockOpt = literals([
+  'SO_LINGER',
+  'SO_REUSEADDR',
+  'SO_RCVBUF',
+  'SO_SNDBUF',
+  'SO_KEEPALIVE',
+  'SO_ERROR',
+  'TCP_NODELAY',
+  'TCP_MAXSEG',
+  'TCP_CORK',
+  'TCP_USER_TIMEOUT',
+  'O_NONBLOCK',
+] as const);
 
 export const LingerValue = Type.Object(
   { onoff: Type.Boolean(), lingerSec: Type.Integer({ minimum: 0, maximum: 3600 }) },
   { additionalProperties: false },
 );
 
-const callObj = <P extends Record<string, TSchema>>(op: string, props: P) =>
+const callObj = <O extends string, P extends Record<string, TSchema>>(op: O, props: P) =>
   Type.Object({ op: Type.Literal(op), pid: Pid, ...props }, { additionalProperties: false });
 
 /** Each op's argument object; the union is `SockCall`. */
@@ -104,16 +105,20 @@ export type CallOpName = keyof typeof CALL_SCHEMAS;
 // ---------------------------------------------------------------------------------------------
 // Link settings and fault rules
 
-/** One direction of the link. Probabilities are 0…1; `rateBps` 0 means unlimited bandwidth. */
+/**
+ * One direction of the link, as the simulator's `LinkSettings` (`shared/sim/link.ts`).
+ * Probabilities are 0…1; `rateBps` 0 means unlimited bandwidth (and no queue).
+ */
 export const LinkDirection = Type.Object(
   {
     delayMs: Type.Optional(Ms),
     jitterMs: Type.Optional(Ms),
+    rateBps: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000_000 })),
+    queuePackets: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     loss: Type.Optional(Probability),
     duplicate: Type.Optional(Probability),
     reorder: Type.Optional(Probability),
-    rateBps: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000_000 })),
-    queueLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    reorderMs: Type.Optional(Ms),
   },
   { additionalProperties: false },
 );
@@ -123,30 +128,50 @@ export const FaultAction = Type.Union([
   Type.Literal('drop'),
   Type.Literal('delay'),
   Type.Literal('duplicate'),
+  Type.Literal('corrupt'),
   Type.Literal('hold'),
 ]);
 
-const FlagName = Type.Union(
-  ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'].map((f) => Type.Literal(f)),
-);
+const FlagName = literals(['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const);
+
+const SendReasonSchema = literals([
+  'syn',
+  'syn-ack',
+  'ack',
+  'delayed-ack',
+  'data',
+  'fin',
+  'rst',
+  'window-update',
+  'dup-ack',
+  'challenge-ack',
+  'retransmit-rto',
+  'retransmit-fast',
+  'persist-probe',
+  'keepalive',
+] as const);
 
 /**
- * "Drop the 1st segment from A that carries FIN": `{ from: 'A', flags: ['FIN'], nth: 1, action: 'drop' }`.
- * A rule matches segments from `from` (either side when absent) that carry every flag in `flags`
- * and none in `notFlags`, with payload when `data` is true; it fires on the `nth` match (1 = the
- * first; absent = every match) at most `count` times (default 1).
+ * A targeted fault, as the simulator's `FaultRule` (`shared/sim/faults.ts`) with seats for hosts.
+ * "Drop the 1st segment from A that carries FIN": `{ from: 'A', flags: ['FIN'], action: 'drop' }`.
+ * A rule counts the segments it matches from the moment it is added and acts from the `nth`
+ * match on (default 1), `times` times (default 1; `'all'` for every one).
  */
 export const FaultRule = Type.Object(
   {
     from: Type.Optional(Seat),
+    to: Type.Optional(Seat),
+    segment: Type.Optional(Type.Integer({ minimum: 1 })),
     flags: Type.Optional(Type.Array(FlagName, { maxItems: 8 })),
-    notFlags: Type.Optional(Type.Array(FlagName, { maxItems: 8 })),
+    noFlags: Type.Optional(Type.Array(FlagName, { maxItems: 8 })),
     data: Type.Optional(Type.Boolean()),
-    segId: Type.Optional(Type.Integer({ minimum: 1 })),
+    why: Type.Optional(SendReasonSchema),
+    rexmit: Type.Optional(Type.Boolean()),
     nth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    times: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 10_000 }), Type.Literal('all')])),
     action: FaultAction,
     delayMs: Type.Optional(Ms),
+    /** A teacher's words for it ("lose A's first FIN"), shown in the timeline. */
     label: Type.Optional(Type.String({ maxLength: 80 })),
   },
   { additionalProperties: false },
@@ -204,7 +229,7 @@ export const CLIENT_SCHEMAS = {
     settings: LinkDirection,
   }),
   'fault.add': inRoom('fault.add', { rule: FaultRule }),
-  'fault.remove': inRoom('fault.remove', { ruleId: Type.Integer({ minimum: 1 }) }),
+  'fault.remove': inRoom('fault.remove', { ruleId: Type.Integer({ minimum: 1, maximum: 65535 }) }),
   'fault.clear': inRoom('fault.clear', {}),
   /** Hold mode: every new segment stays in flight until released, dropped or delayed. */
   'hold.set': inRoom('hold.set', { on: Type.Boolean() }),
@@ -256,7 +281,6 @@ export const ERROR_CODES = [
   'TCPLAB_NO_SUCH_RULE',
   'TCPLAB_TOO_MANY_RULES',
   'TCPLAB_BAD_ADDRESS',
-  'TCPLAB_NOT_READY',
   'TCPLAB_ENGINE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -311,6 +335,8 @@ export const RoomInfo = Type.Object({
   addrs: Type.Object({ A: Type.String(), B: Type.String() }),
   /** True when the history hit `LIMITS.maxHistoryEvents`: the room is frozen until reset. */
   full: Type.Boolean(),
+  /** Set when the engine or simulator failed: the room is stopped until reset. */
+  broken: Type.Optional(Type.String()),
 });
 export type RoomInfo = Static<typeof RoomInfo>;
 
@@ -337,7 +363,7 @@ export const SERVER_SCHEMAS = {
   error: Type.Object({
     type: Type.Literal('error'),
     re: Type.Union([Type.Integer(), Type.Null()]),
-    code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))),
+    code: literals(ERROR_CODES),
     message: Type.String(),
     /** JSON pointer of the offending field, for schema errors. */
     path: Type.Optional(Type.String()),

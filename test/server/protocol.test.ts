@@ -24,6 +24,7 @@ const FRAME: SegmentFrame = {
   rexmit: 2,
   ref: 9,
   ruleId: 3,
+  extraMs: 250,
   packet: Uint8Array.from([0x45, 0, 0, 40, 1, 2, 3]),
 };
 
@@ -50,6 +51,7 @@ describe('segment frame', () => {
     expect(v.getUint16(26)).toBe(2);
     expect(v.getUint32(28)).toBe(9);
     expect(v.getUint16(32)).toBe(3);
+    expect(v.getUint16(34)).toBe(250);
   });
 
   it('leaves `why` out when not given', () => {

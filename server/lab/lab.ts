@@ -1,0 +1,383 @@
+/**
+ * The registry of classes, rooms, sessions and connections, and every rule about who may be
+ * where: joining, seats, leaving, going offline and coming back. No Fastify and no sockets here:
+ * connections are `Connection`s, and the gateway turns messages into calls of this class.
+ */
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import type { Limits } from '../../shared/protocol/limits.ts';
+import { CLOSE } from '../../shared/protocol/limits.ts';
+import { PROTOCOL_VERSION, type Seat } from '../../shared/protocol/messages.ts';
+import type { LinkSettings } from '../../shared/sim/link.ts';
+import type { PacerClock } from '../../shared/sim/pacer.ts';
+import type { TcpConfig } from '../../shared/tcp/config.ts';
+import type { Connection } from './connection.ts';
+import { refuse } from './errors.ts';
+import { Feed } from './feed.ts';
+import { Room, type RoomInput } from './room.ts';
+import { Session } from './session.ts';
+
+export interface LabOptions {
+  limits: Limits;
+  instructorKey: string;
+  link: LinkSettings;
+  tcp: Partial<TcpConfig>;
+  speed: number;
+  running: boolean;
+  timers: PacerClock<unknown>;
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  onInput?: (room: Room, input: RoomInput) => void;
+}
+
+export class LabClass {
+  readonly rooms = new Map<number, Room>();
+  readonly sessions = new Set<Session>();
+  /** Instructor connections that receive `class.state`. */
+  readonly watchers = new Map<Connection, { rooms: boolean }>();
+  statePending = false;
+
+  constructor(
+    readonly code: string,
+    readonly name: string,
+  ) {}
+}
+
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const CODE_LENGTH = 6;
+
+export class Lab {
+  readonly classes = new Map<string, LabClass>();
+  readonly rooms = new Map<number, Room>();
+  readonly conns = new Set<Connection>();
+  private readonly byToken = new Map<string, Session>();
+  private readonly byId = new Map<string, Session>();
+  private nextRoomId = 1;
+  private nextSessionId = 1;
+  readonly startedAt = Date.now();
+
+  constructor(readonly opts: LabOptions) {}
+
+  get limits(): Limits {
+    return this.opts.limits;
+  }
+
+  // ── classes and rooms ───────────────────────────────────────────────────────────────────────
+
+  createClass(name: string): LabClass {
+    if (this.classes.size >= this.limits.maxClasses)
+      refuse('TCPLAB_TOO_MANY_CLASSES', `the server holds at most ${this.limits.maxClasses} classes`);
+    let code: string;
+    do {
+      code = Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join(
+        '',
+      );
+    } while (this.classes.has(code));
+    const klass = new LabClass(code, name.trim());
+    this.classes.set(code, klass);
+    return klass;
+  }
+
+  klass(code: string): LabClass {
+    const k = this.classes.get(code);
+    if (!k) refuse('TCPLAB_NO_SUCH_CLASS', `no class has the code ${code}`);
+    return k;
+  }
+
+  room(id: number): Room {
+    const r = this.rooms.get(id);
+    if (!r) refuse('TCPLAB_NO_SUCH_ROOM', `no room ${id}`, '/room');
+    return r;
+  }
+
+  createRoom(klass: LabClass, name?: string): Room {
+    if (klass.rooms.size >= this.limits.maxRoomsPerClass)
+      refuse(
+        'TCPLAB_TOO_MANY_ROOMS',
+        `class ${klass.code} already has ${this.limits.maxRoomsPerClass} rooms, its limit`,
+      );
+    const id = this.nextRoomId++;
+    const o = this.opts;
+    const room = new Room({
+      id,
+      name: name?.trim() || `Room ${klass.rooms.size + 1}`,
+      classCode: klass.code,
+      seed: id,
+      limits: o.limits,
+      link: o.link,
+      tcp: o.tcp,
+      speed: o.speed,
+      running: o.running,
+      timers: o.timers,
+      onSummary: () => this.classChanged(klass),
+      onCrash: (r, error) =>
+        o.log.error({ room: r.id, err: error }, 'room stopped: the engine or simulator threw'),
+      ...(o.onInput ? { onInput: o.onInput } : {}),
+    });
+    klass.rooms.set(id, room);
+    this.rooms.set(id, room);
+    for (const [conn, w] of klass.watchers) if (w.rooms) this.feed(conn, room);
+    this.classChanged(klass);
+    return room;
+  }
+
+  // ── sessions ────────────────────────────────────────────────────────────────────────────────
+
+  joinClass(code: string, name: string): Session {
+    const klass = this.klass(code);
+    if (klass.sessions.size >= this.limits.maxSessionsPerClass)
+      refuse(
+        'TCPLAB_CLASS_FULL',
+        `class ${code} already has ${this.limits.maxSessionsPerClass} people, its limit`,
+      );
+    const s = this.addSession(name.trim(), 'student', klass);
+    klass.sessions.add(s);
+    return s;
+  }
+
+  authInstructor(key: string): Session {
+    const a = Buffer.from(key);
+    const b = Buffer.from(this.opts.instructorKey);
+    if (a.length !== b.length || !timingSafeEqual(a, b))
+      refuse('TCPLAB_BAD_KEY', 'wrong instructor key', '/key');
+    return this.addSession('Instructor', 'instructor', null);
+  }
+
+  checkKey(key: string | undefined): boolean {
+    if (key === undefined) return false;
+    const a = Buffer.from(key);
+    const b = Buffer.from(this.opts.instructorKey);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  private addSession(name: string, role: 'student' | 'instructor', klass: LabClass | null): Session {
+    const s = new Session(`s${this.nextSessionId++}`, name, role, klass);
+    this.byToken.set(s.token, s);
+    this.byId.set(s.id, s);
+    return s;
+  }
+
+  resume(token: string): Session {
+    const s = this.byToken.get(token);
+    if (!s) refuse('TCPLAB_BAD_TOKEN', 'unknown resume token: join the class again', '/token');
+    return s;
+  }
+
+  sessionById(id: string): Session {
+    const s = this.byId.get(id);
+    if (!s) refuse('TCPLAB_NO_SUCH_SESSION', `no session ${id}`, '/session');
+    return s;
+  }
+
+  /** Binds a session to a connection; an older connection of the same session is closed (REPLACED). */
+  attach(conn: Connection, s: Session): void {
+    if (conn.session && conn.session !== s) this.detach(conn);
+    const old = s.conn;
+    if (old && old !== conn) {
+      this.dropFeeds(old);
+      old.session = null;
+      old.close(CLOSE.REPLACED, 'this session was resumed on another connection');
+    }
+    s.conn = conn;
+    conn.session = s;
+    if (s.offlineTimer) clearTimeout(s.offlineTimer);
+    s.offlineTimer = undefined;
+  }
+
+  /** Sends what a (re)joined session needs: welcome, class state, and its room(s). */
+  welcome(conn: Connection, s: Session): void {
+    const room = s.room;
+    conn.json({
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      session: s.info(),
+      token: s.token,
+      room: room?.id ?? null,
+      seats: room ? this.seatsOf(s, room) : [],
+      limits: this.limits,
+    });
+    if (s.klass) conn.json(this.classState(s.klass));
+    if (room) this.feed(conn, room);
+    for (const [code, w] of s.watching) {
+      const k = this.classes.get(code);
+      if (k) this.watch(conn, k, w.rooms);
+    }
+    for (const r of s.rooms) if (this.rooms.has(r.id) && !conn.feeds.has(r)) this.feed(conn, r);
+    // Seat holders show as online again.
+    room?.pushInfo();
+  }
+
+  /** The connection is gone: its session stays, offline, keeping its seats for `seatGraceMs`. */
+  detach(conn: Connection): void {
+    this.dropFeeds(conn);
+    for (const k of this.classes.values()) k.watchers.delete(conn);
+    const s = conn.session;
+    conn.session = null;
+    if (!s || s.conn !== conn) return;
+    s.conn = null;
+    s.offlineTimer = setTimeout(() => this.expire(s), this.limits.seatGraceMs);
+    s.offlineTimer.unref?.();
+    if (s.room) s.room.pushInfo();
+  }
+
+  /** An offline session's grace ran out: it leaves its room and its token stops working. */
+  private expire(s: Session): void {
+    s.offlineTimer = undefined;
+    if (s.conn) return;
+    if (s.room) this.leave(s, s.room);
+    for (const r of this.rooms.values())
+      for (const seat of ['A', 'B'] as const) if (r.seats[seat] === s) this.freeSeat(r, seat);
+    s.klass?.sessions.delete(s);
+    this.byToken.delete(s.token);
+    this.byId.delete(s.id);
+  }
+
+  private dropFeeds(conn: Connection): void {
+    for (const [room, feed] of conn.feeds) room.feeds.delete(feed);
+    conn.feeds.clear();
+  }
+
+  // ── rooms: entering, leaving, seats ─────────────────────────────────────────────────────────
+
+  /** Can `s` see `room`? Instructors see every room; students the rooms of their class. */
+  checkClass(s: Session, room: Room): void {
+    if (s.role === 'instructor') return;
+    if (s.klass?.code !== room.classCode)
+      refuse('TCPLAB_FORBIDDEN', `room ${room.id} belongs to another class`, '/room');
+  }
+
+  enter(s: Session, conn: Connection, room: Room): void {
+    this.checkClass(s, room);
+    if (s.role === 'instructor') {
+      s.rooms.add(room);
+      if (!conn.feeds.has(room)) this.feed(conn, room);
+      return;
+    }
+    if (s.room === room) {
+      if (!conn.feeds.has(room)) this.feed(conn, room);
+      return;
+    }
+    if (room.members.size >= this.limits.maxPeoplePerRoom)
+      refuse(
+        'TCPLAB_ROOM_FULL',
+        `room ${room.id} already has ${this.limits.maxPeoplePerRoom} people, its limit`,
+      );
+    if (s.room) this.leave(s, s.room);
+    s.room = room;
+    room.members.add(s);
+    this.feed(conn, room);
+    room.pushInfo();
+  }
+
+  leave(s: Session, room: Room, reason = 'left'): void {
+    for (const seat of this.seatsOf(s, room)) room.seats[seat] = null;
+    if (s.role === 'instructor') s.rooms.delete(room);
+    if (s.room === room) s.room = null;
+    room.members.delete(s);
+    const conn = s.conn;
+    if (conn) {
+      const feed = conn.feeds.get(room);
+      if (feed) {
+        room.feeds.delete(feed);
+        conn.feeds.delete(room);
+      }
+      conn.json({ type: 'room.left', room: room.id, reason });
+    }
+    room.pushInfo();
+  }
+
+  seatsOf(s: Session, room: Room): Seat[] {
+    return (['A', 'B'] as const).filter((seat) => room.seats[seat] === s);
+  }
+
+  takeSeat(s: Session, room: Room, seat: Seat): void {
+    const holder = room.seats[seat];
+    if (holder === s) return;
+    if (holder)
+      refuse('TCPLAB_SEAT_TAKEN', `seat ${seat} of room ${room.id} is held by ${holder.name}`, '/seat');
+    room.seats[seat] = s;
+    room.pushInfo();
+  }
+
+  releaseSeat(s: Session, room: Room, seat: Seat): void {
+    if (room.seats[seat] !== s)
+      refuse('TCPLAB_NOT_YOUR_SEAT', `you do not hold seat ${seat} of room ${room.id}`, '/seat');
+    this.freeSeat(room, seat);
+  }
+
+  private freeSeat(room: Room, seat: Seat): void {
+    room.seats[seat] = null;
+    room.pushInfo();
+  }
+
+  /** Instructor pairing: puts a class member in a seat (they enter the room), or frees it. */
+  assignSeat(room: Room, seat: Seat, sessionId: string | null): void {
+    if (sessionId === null) {
+      this.freeSeat(room, seat);
+      return;
+    }
+    const s = this.sessionById(sessionId);
+    if (s.role !== 'instructor' && s.klass?.code !== room.classCode)
+      refuse('TCPLAB_FORBIDDEN', `${s.name} is not in the class of room ${room.id}`, '/session');
+    if (s.role === 'student' && s.room !== room) {
+      if (room.members.size >= this.limits.maxPeoplePerRoom)
+        refuse(
+          'TCPLAB_ROOM_FULL',
+          `room ${room.id} already has ${this.limits.maxPeoplePerRoom} people, its limit`,
+        );
+      if (s.room) this.leave(s, s.room, 'moved by the instructor');
+      s.room = room;
+      room.members.add(s);
+      if (s.conn) this.feed(s.conn, room);
+    }
+    room.seats[seat] = s;
+    room.pushInfo();
+  }
+
+  /** Instructor: receive `class.state`, and with `rooms` every room's feed. */
+  watch(conn: Connection, klass: LabClass, rooms: boolean): void {
+    klass.watchers.set(conn, { rooms });
+    conn.session?.watching.set(klass.code, { rooms });
+    conn.json(this.classState(klass));
+    if (rooms) for (const r of klass.rooms.values()) if (!conn.feeds.has(r)) this.feed(conn, r);
+  }
+
+  private feed(conn: Connection, room: Room): void {
+    const old = conn.feeds.get(room);
+    if (old) room.feeds.delete(old);
+    const f = new Feed(conn, room);
+    conn.feeds.set(room, f);
+    room.feeds.add(f);
+    f.start();
+  }
+
+  // ── class state ─────────────────────────────────────────────────────────────────────────────
+
+  classState(klass: LabClass): object {
+    return {
+      type: 'class.state',
+      code: klass.code,
+      name: klass.name,
+      rooms: [...klass.rooms.values()].map((r) => r.summary()),
+    };
+  }
+
+  /** Pushes `class.state` to the class once per turn of the event loop, however many changes. */
+  private classChanged(klass: LabClass): void {
+    if (klass.statePending) return;
+    klass.statePending = true;
+    setImmediate(() => {
+      klass.statePending = false;
+      if (!this.classes.has(klass.code)) return;
+      const data = Buffer.from(JSON.stringify(this.classState(klass)));
+      for (const s of klass.sessions) s.conn?.send(data, false);
+      for (const conn of klass.watchers.keys()) conn.send(data, false);
+    });
+  }
+
+  // ── shutdown ────────────────────────────────────────────────────────────────────────────────
+
+  close(): void {
+    for (const conn of this.conns) conn.close(CLOSE.GOING_AWAY, 'server shutting down');
+    for (const room of this.rooms.values()) room.dispose();
+    for (const s of this.byToken.values()) if (s.offlineTimer) clearTimeout(s.offlineTimer);
+  }
+}

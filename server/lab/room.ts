@@ -1,0 +1,695 @@
+/**
+ * A room: one simulated network with endpoints A and B, its paced clock, its history, and the
+ * list of inputs that made it (so it can be rebuilt by replay, issue 7).
+ *
+ * Everything that changes the network goes through `applyInput`, both live and in replay. Each
+ * input records the virtual time it took effect (`at`) and how many network events had run
+ * before it (`seq`): replay runs exactly `seq` events, then applies the input, so two events due
+ * at the same virtual time cannot swap places with it. Clock actions (pause, resume, speed) are
+ * not inputs: they change when things happen in real time, never what happens in virtual time.
+ *
+ * The trace the network emits becomes the history: segment events as binary frames
+ * (`shared/protocol/frame.ts`), everything else as `room.event` JSON, each encoded once and sent
+ * as the same bytes to every feed (the people in the room and watching instructors).
+ */
+import { CLASSROOM_CLOCK, ROOM_ADDRS } from '../../shared/protocol/defaults.ts';
+import { type Cause, encodeFrame, type Fate } from '../../shared/protocol/frame.ts';
+import { toWireJson } from '../../shared/protocol/json.ts';
+import type { Limits } from '../../shared/protocol/limits.ts';
+import type {
+  ClockPolicy,
+  ClockState,
+  FaultRule,
+  LinkDirection,
+  RoomInfo,
+  RoomSummary,
+  Seat,
+  SeatHolder,
+  SockCall,
+} from '../../shared/protocol/messages.ts';
+import { checkRule } from '../../shared/sim/faults.ts';
+import type { LinkSettings } from '../../shared/sim/link.ts';
+import { Network, type SimHost } from '../../shared/sim/network.ts';
+import { type PacedNetwork, Pacer, type PacerClock } from '../../shared/sim/pacer.ts';
+import type { SegmentTrace, TraceEvent } from '../../shared/sim/trace.ts';
+import type { TcpConfig } from '../../shared/tcp/config.ts';
+import { Host } from '../../shared/tcp/host.ts';
+import { parseIp } from '../../shared/tcp/packet.ts';
+import type { CallResult, HostEvent } from '../../shared/tcp/types.ts';
+import { toCallRequest } from './calls.ts';
+import { LabError, refuse } from './errors.ts';
+
+/** A history entry: the exact bytes every feed receives. */
+export interface HistoryEntry {
+  data: Buffer;
+  binary: boolean;
+}
+
+/** Who sits in a seat, as the room needs to know it. */
+export interface SeatRef {
+  readonly id: string;
+  readonly name: string;
+  readonly online: boolean;
+}
+
+/** The other end of a room's broadcast: a connection's view of this room (see feed.ts). */
+export interface RoomFeed {
+  /** A new history entry was appended at index `n`. */
+  onEntry(entry: HistoryEntry, n: number): void;
+  /** The room started a new epoch: history is empty again. */
+  onReset(): void;
+  /** A message outside the history (room.info, room.time). */
+  onNotice(data: Buffer): void;
+}
+
+/** What changed the network, with the moment it took effect. Socket calls are in wire form. */
+export type RoomInput = { at: number; seq: number } & (
+  | { kind: 'call'; host: Seat; call: SockCall }
+  | { kind: 'link'; dir?: 'AB' | 'BA'; settings: LinkDirection }
+  | { kind: 'fault.add'; id: number; rule: FaultRule }
+  | { kind: 'fault.remove'; id: number }
+  | { kind: 'fault.clear' }
+  | { kind: 'hold'; on: boolean }
+  | { kind: 'held'; segId: number; action: 'release' | 'drop' | 'delay'; ms?: number }
+);
+
+/** Distributes `Omit` over the union, so each input kind keeps its own fields. */
+export type InputBody = RoomInput extends infer T
+  ? T extends RoomInput
+    ? Omit<T, 'at' | 'seq'>
+    : never
+  : never;
+
+export interface RoomOptions {
+  id: number;
+  name: string;
+  classCode: string;
+  seed: number;
+  limits: Limits;
+  link: LinkSettings;
+  tcp: Partial<TcpConfig>;
+  speed: number;
+  running: boolean;
+  /** Real timers (the server) or a fake clock (tests). */
+  timers: PacerClock<unknown>;
+  /** Called when something in the room's summary (seats, people, name) changed. */
+  onSummary?: (room: Room) => void;
+  /** Called with every input as it is applied (persistence hooks in here). */
+  onInput?: (room: Room, input: RoomInput) => void;
+  /** Called when the engine or simulator throws: the room is paused and marked broken. */
+  onCrash?: (room: Room, error: unknown) => void;
+}
+
+const FATE_OF: Record<SegmentTrace['event'], Fate> = {
+  send: 'sent',
+  arrive: 'arrived',
+  drop: 'dropped',
+  dup: 'duplicated',
+  hold: 'held',
+  release: 'released',
+  delay: 'delayed',
+  corrupt: 'corrupted',
+};
+
+/** How often `room.time` is pushed while the clock runs (real ms). */
+export const TIME_PUSH_MS = 1000;
+/** Most network events one pacer tick runs before yielding to other rooms. */
+export const EVENTS_PER_TICK = 2000;
+
+export class Room {
+  readonly id: number;
+  name: string;
+  readonly classCode: string;
+  readonly seed: number;
+  readonly limits: Limits;
+  epoch = 0;
+  history: HistoryEntry[] = [];
+  inputs: RoomInput[] = [];
+  readonly seats: Record<Seat, SeatRef | null> = { A: null, B: null };
+  /** Students in the room (seated or observing). */
+  readonly members = new Set<SeatRef>();
+  readonly feeds = new Set<RoomFeed>();
+  policy: ClockPolicy = CLASSROOM_CLOCK.policy;
+  /** With policy `ready`: the action waiting and the seats that asked for it. */
+  private pending: { action: 'resume' | 'step'; seats: Set<Seat> } | undefined;
+  broken: string | undefined;
+  full = false;
+
+  private net!: Network;
+  private pacer!: Pacer;
+  private processed = 0;
+  private speed: number;
+  private wantRunning: boolean;
+  private readonly opts: RoomOptions;
+  private readonly labels = new Map<number, string>();
+  private nextRuleId = 1;
+  /** Packet bytes of segments still in flight, by segment id (trace events after `send` carry none). */
+  private readonly bytes = new Map<number, Uint8Array>();
+  /** Full results of calls whose `return` is being traced, by host and callId (the trace keeps a preview). */
+  private readonly returns = new Map<string, CallResult>();
+  private lastTimePush = 0;
+  private holdOn = false;
+
+  constructor(opts: RoomOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.name = opts.name;
+    this.classCode = opts.classCode;
+    this.seed = opts.seed;
+    this.limits = opts.limits;
+    this.speed = opts.speed;
+    this.wantRunning = opts.running;
+    this.build();
+  }
+
+  // ── the network ─────────────────────────────────────────────────────────────────────────────
+
+  private build(): void {
+    const tcp = this.opts.tcp;
+    const hosts = (['A', 'B'] as const).map((name, i) => ({
+      name,
+      addr: parseIp(ROOM_ADDRS[name])!,
+      config: { ...tcp, seed: ((tcp.seed ?? this.seed) * 2 + i + 1) >>> 0 },
+    }));
+    this.net = new Network({
+      seed: this.seed,
+      hosts,
+      link: this.opts.link,
+      keepTrace: false,
+      createHost: (spec) =>
+        this.wrapHost(new Host({ name: spec.name, addr: spec.addr, config: spec.config ?? {} })),
+    });
+    this.processed = 0;
+    this.net.subscribe((e) => this.record(e));
+    const net = this.net;
+    const counted: PacedNetwork = {
+      get now() {
+        return net.now;
+      },
+      runUntil: (t, max) => this.runUntil(t, max),
+      nextEventTime: () => net.nextEventTime(),
+      step: () => this.stepOne(),
+    };
+    this.pacer = new Pacer(counted, {
+      clock: this.guardTimers(this.opts.timers),
+      speed: this.speed,
+      maxTickMs: TIME_PUSH_MS,
+      maxEventsPerTick: EVENTS_PER_TICK,
+      onTick: () => this.afterTick(),
+    });
+    if (this.wantRunning && !this.full && !this.broken) this.pacer.resume();
+  }
+
+  /** Keeps the full bytes of each call's result, which the trace shortens to a preview. */
+  private wrapHost(host: SimHost): SimHost {
+    const returns = this.returns;
+    return {
+      call: (now, req) => host.call(now, req),
+      receive: (now, p) => host.receive(now, p),
+      advance: (now) => host.advance(now),
+      nextDeadline: () => host.nextDeadline(),
+      snapshot: () => host.snapshot(),
+      drain(): HostEvent[] {
+        const events = host.drain();
+        for (const e of events) {
+          if (e.type === 'return' && e.result.ok && e.result.value instanceof Uint8Array) {
+            returns.set(`${e.host}:${e.callId}`, e.result);
+          }
+        }
+        return events;
+      },
+    };
+  }
+
+  private guardTimers(timers: PacerClock<unknown>): PacerClock<unknown> {
+    return {
+      now: () => timers.now(),
+      cancel: (h) => timers.cancel(h),
+      schedule: (fn, ms) =>
+        timers.schedule(() => {
+          try {
+            fn();
+          } catch (e) {
+            this.crash(e);
+          }
+        }, ms),
+    };
+  }
+
+  /** Runs the network to `t` one counted event at a time (see the file comment). */
+  private runUntil(t: number, max = Number.POSITIVE_INFINITY): boolean {
+    const net = this.net;
+    let n = 0;
+    for (;;) {
+      const next = net.nextEventTime();
+      if (next === undefined || next > t) break;
+      if (n >= max) return false;
+      net.step();
+      this.processed++;
+      n++;
+    }
+    net.runUntil(t);
+    return true;
+  }
+
+  private stepOne() {
+    const info = this.net.step();
+    if (info) this.processed++;
+    return info;
+  }
+
+  private crash(e: unknown): void {
+    this.broken = e instanceof Error ? e.message : String(e);
+    this.pacer.dispose();
+    this.opts.onCrash?.(this, e);
+    this.pushInfo();
+  }
+
+  get now(): number {
+    return this.net.now;
+  }
+
+  /** Where the room is: virtual time and events run. Replay to it reproduces the room exactly. */
+  position(): { at: number; seq: number } {
+    return { at: this.net.now, seq: this.processed };
+  }
+
+  // ── inputs ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Checks an input against the current state; throws a LabError and changes nothing when it is refused. */
+  private check(input: InputBody): void {
+    if (this.broken)
+      refuse('TCPLAB_ENGINE', `room ${this.id} stopped after an internal error: ${this.broken}`);
+    if (this.full)
+      refuse(
+        'TCPLAB_HISTORY_FULL',
+        `room ${this.id} has reached its history limit of ${this.limits.maxHistoryEvents} events; reset the room`,
+      );
+    switch (input.kind) {
+      case 'call':
+        toCallRequest(input.call, this.limits.maxSendBytes);
+        break;
+      case 'fault.add': {
+        if (this.net.rules().length >= this.limits.maxFaultRules)
+          refuse('TCPLAB_TOO_MANY_RULES', `a room holds at most ${this.limits.maxFaultRules} fault rules`);
+        const problems = checkRule(simRule(input.rule, input.id), 'rule', ['A', 'B']);
+        if (problems.length > 0) refuse('TCPLAB_INVALID', problems[0]!, '/rule');
+        break;
+      }
+      case 'fault.remove':
+        if (!this.net.rules().some((r) => r.rule.id === String(input.id)))
+          refuse('TCPLAB_NO_SUCH_RULE', `room ${this.id} has no fault rule ${input.id}`, '/ruleId');
+        break;
+      case 'held':
+        if (!this.net.held().some((h) => h.id === input.segId))
+          refuse(
+            'TCPLAB_NO_SUCH_SEGMENT',
+            `segment #${input.segId} is not held in room ${this.id}`,
+            '/segId',
+          );
+        if (input.action === 'delay' && !(input.ms! <= this.limits.maxStepMs))
+          refuse('TCPLAB_INVALID', `ms must be at most ${this.limits.maxStepMs}`, '/ms');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * Applies an input now: checks it, brings the network up to the present, records it and
+   * applies it. Returns what the network returned (a call's `{callId, result?}`).
+   */
+  input(body: InputBody): unknown {
+    this.check(body);
+    const wasRunning = this.pacer.running;
+    if (wasRunning) this.pacer.pause();
+    try {
+      const input = { ...body, ...this.position() } as RoomInput;
+      let out: unknown;
+      try {
+        out = this.applyInput(input);
+      } catch (e) {
+        if (e instanceof LabError) throw e;
+        this.crash(e);
+        refuse('TCPLAB_ENGINE', `the simulator failed on this input: ${(e as Error).message}`);
+      }
+      this.inputs.push(input);
+      this.opts.onInput?.(this, input);
+      return out;
+    } finally {
+      if (wasRunning && !this.broken) this.pacer.resume();
+      this.checkFull();
+      if (body.kind !== 'call') this.pushInfo();
+    }
+  }
+
+  /** The one place inputs touch the network, live and in replay. */
+  private applyInput(input: RoomInput): unknown {
+    const net = this.net;
+    switch (input.kind) {
+      case 'call': {
+        const r = net.call(input.host, toCallRequest(input.call, this.limits.maxSendBytes));
+        return r;
+      }
+      case 'link': {
+        const patch = input.settings as Partial<LinkSettings>;
+        if (input.dir === undefined) net.setLink('A', 'B', patch, true);
+        else if (input.dir === 'AB') net.setLink('A', 'B', patch);
+        else net.setLink('B', 'A', patch);
+        return undefined;
+      }
+      case 'fault.add':
+        if (input.rule.label !== undefined) this.labels.set(input.id, input.rule.label);
+        this.nextRuleId = Math.max(this.nextRuleId, input.id + 1);
+        return net.addRule(simRule(input.rule, input.id));
+      case 'fault.remove':
+        this.labels.delete(input.id);
+        return net.removeRule(String(input.id));
+      case 'fault.clear':
+        for (const r of net.rules()) net.removeRule(r.rule.id);
+        this.labels.clear();
+        return undefined;
+      case 'hold':
+        net.setHold(input.on);
+        this.holdOn = input.on;
+        return undefined;
+      case 'held':
+        if (input.action === 'release') net.release(input.segId);
+        else if (input.action === 'drop') net.dropHeld(input.segId);
+        else net.delayHeld(input.segId, input.ms ?? 0);
+        return undefined;
+    }
+  }
+
+  /** A new rule's id (ids are small integers so frames can carry them). */
+  allocateRuleId(): number {
+    return this.nextRuleId;
+  }
+
+  /**
+   * Rebuilds this room's network from a list of inputs and runs it to `until` (the position the
+   * room had). The history is rebuilt too, identical to the original's.
+   */
+  replay(inputs: readonly RoomInput[], until: { at: number; seq: number }): void {
+    this.pacer.dispose();
+    this.resetState();
+    const wantRunning = this.wantRunning;
+    this.wantRunning = false;
+    this.build();
+    for (const input of inputs) {
+      this.runTo(input);
+      this.applyInput(input);
+      this.inputs.push(input);
+    }
+    this.runTo(until);
+    this.wantRunning = wantRunning;
+    this.checkFull();
+    if (this.wantRunning && !this.full) this.pacer.resume();
+  }
+
+  private runTo(pos: { at: number; seq: number }): void {
+    while (this.processed < pos.seq && this.stepOne()) {}
+    if (this.processed !== pos.seq)
+      throw new Error(`replay diverged: ${this.processed} events ran where ${pos.seq} were recorded`);
+    if (this.net.now < pos.at) this.runUntil(pos.at);
+    if (this.processed !== pos.seq)
+      throw new Error(`replay diverged: events ran before t=${pos.at} that did not run live`);
+  }
+
+  // ── clock ───────────────────────────────────────────────────────────────────────────────────
+
+  clock(): ClockState {
+    return {
+      running: this.pacer.running,
+      speed: this.speed,
+      t: this.net.now,
+      policy: this.policy,
+      ready: this.pending ? [...this.pending.seats].sort() : [],
+    };
+  }
+
+  pause(): void {
+    this.pending = undefined;
+    this.wantRunning = false;
+    this.pacer.pause();
+    this.pushInfo();
+  }
+
+  resume(): void {
+    this.pending = undefined;
+    this.checkUsable();
+    this.wantRunning = true;
+    this.pacer.resume();
+    this.pushInfo();
+  }
+
+  /** Runs the next event (or advances `ms` of virtual time); leaves the clock paused. */
+  step(ms?: number): void {
+    this.pending = undefined;
+    this.checkUsable();
+    this.wantRunning = false;
+    this.pacer.pause();
+    try {
+      if (ms === undefined) this.stepOne();
+      else this.runUntil(this.net.now + ms);
+    } catch (e) {
+      this.crash(e);
+    }
+    this.checkFull();
+    this.pushInfo();
+  }
+
+  setSpeed(speed: number): void {
+    this.pacer.setSpeed(speed);
+    this.speed = speed;
+    this.pushInfo();
+  }
+
+  setPolicy(policy: ClockPolicy): void {
+    this.policy = policy;
+    this.pending = undefined;
+    this.pushInfo();
+  }
+
+  /**
+   * Policy `ready`: `seats` ask for `action`; returns true when every held seat has asked (then
+   * the caller performs it), false while waiting for the others.
+   */
+  ready(action: 'resume' | 'step', seats: readonly Seat[]): boolean {
+    if (!this.pending || this.pending.action !== action) this.pending = { action, seats: new Set() };
+    for (const s of seats) this.pending.seats.add(s);
+    const needed = (['A', 'B'] as const).filter((s) => this.seats[s] !== null);
+    if (needed.every((s) => this.pending!.seats.has(s))) {
+      this.pending = undefined;
+      return true;
+    }
+    this.pushInfo();
+    return false;
+  }
+
+  private checkUsable(): void {
+    if (this.broken)
+      refuse('TCPLAB_ENGINE', `room ${this.id} stopped after an internal error: ${this.broken}`);
+    if (this.full)
+      refuse(
+        'TCPLAB_HISTORY_FULL',
+        `room ${this.id} has reached its history limit of ${this.limits.maxHistoryEvents} events; reset the room`,
+      );
+  }
+
+  private afterTick(): void {
+    this.checkFull();
+    if (!this.pacer.running || this.feeds.size === 0) return;
+    const wall = this.opts.timers.now();
+    if (wall - this.lastTimePush >= TIME_PUSH_MS) {
+      this.lastTimePush = wall;
+      this.notice({ type: 'room.time', room: this.id, t: this.net.now });
+    }
+  }
+
+  private checkFull(): void {
+    if (this.full || this.history.length < this.limits.maxHistoryEvents) return;
+    this.full = true;
+    this.pacer.pause();
+    this.pushInfo();
+  }
+
+  // ── reset ───────────────────────────────────────────────────────────────────────────────────
+
+  /** A new epoch: a fresh network with the room's defaults, empty history and inputs; seats stay. */
+  reset(): number {
+    this.pacer.dispose();
+    this.resetState();
+    this.epoch++;
+    this.build();
+    for (const f of this.feeds) f.onReset();
+    this.pushInfo();
+    return this.epoch;
+  }
+
+  private resetState(): void {
+    this.history = [];
+    this.inputs = [];
+    this.bytes.clear();
+    this.returns.clear();
+    this.labels.clear();
+    this.nextRuleId = 1;
+    this.holdOn = false;
+    this.full = false;
+    this.broken = undefined;
+    this.pending = undefined;
+  }
+
+  dispose(): void {
+    this.pacer.dispose();
+    this.feeds.clear();
+  }
+
+  // ── history ─────────────────────────────────────────────────────────────────────────────────
+
+  private record(e: TraceEvent): void {
+    const n = this.history.length;
+    let entry: HistoryEntry;
+    if (e.type === 'segment') {
+      entry = { data: this.frame(e, n), binary: true };
+    } else {
+      let event: unknown = e;
+      if (e.type === 'return') {
+        const full = this.returns.get(`${e.host}:${e.callId}`);
+        if (full) {
+          this.returns.delete(`${e.host}:${e.callId}`);
+          event = {
+            ...e,
+            result: { ...(e.result as object), value: toWireJson(full.ok ? full.value : null) },
+          };
+        }
+      }
+      const text = JSON.stringify({ type: 'room.event', room: this.id, n, t: e.t, event });
+      entry = { data: Buffer.from(text), binary: false };
+    }
+    this.history.push(entry);
+    for (const f of this.feeds) f.onEntry(entry, n);
+  }
+
+  private frame(e: SegmentTrace, n: number): Buffer {
+    let packet: Uint8Array | undefined;
+    if (e.hex !== undefined) {
+      packet = new Uint8Array(Buffer.from(e.hex, 'hex'));
+      this.bytes.set(e.id, packet);
+    } else {
+      packet = this.bytes.get(e.id) ?? new Uint8Array(0);
+    }
+    if (e.event === 'arrive' || e.event === 'drop') this.bytes.delete(e.id);
+    const { cause, ruleId } = causeOf(e);
+    const bytes = encodeFrame({
+      room: this.id,
+      n,
+      segId: e.id,
+      t: e.t,
+      fate: FATE_OF[e.event],
+      dir: e.from === 'A' ? 'AB' : 'BA',
+      ...(e.why === undefined ? {} : { why: e.why }),
+      cause,
+      rexmit: e.rexmit ?? 0,
+      ref: e.dupOf ?? 0,
+      ruleId,
+      extraMs: e.delayMs ?? 0,
+      packet,
+    });
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  // ── views ───────────────────────────────────────────────────────────────────────────────────
+
+  summary(): RoomSummary {
+    return { room: this.id, name: this.name, seats: this.seatHolders(), people: this.members.size };
+  }
+
+  private seatHolders(): { A: SeatHolder; B: SeatHolder } {
+    const holder = (s: SeatRef | null): SeatHolder =>
+      s ? { session: s.id, name: s.name, online: s.online } : null;
+    return { A: holder(this.seats.A), B: holder(this.seats.B) };
+  }
+
+  info(): RoomInfo {
+    const net = this.net;
+    return {
+      room: this.id,
+      name: this.name,
+      classCode: this.classCode,
+      epoch: this.epoch,
+      seats: this.seatHolders(),
+      people: this.members.size,
+      clock: this.clock(),
+      link: { AB: net.link('A', 'B'), BA: net.link('B', 'A') },
+      faults: net.rules().map(({ rule, matched, fired }) => {
+        const id = Number(rule.id);
+        const label = this.labels.get(id);
+        return { ...rule, id, ...(label === undefined ? {} : { label }), matched, fired };
+      }),
+      hold: this.holdOn,
+      held: net.held().map((h) => h.id),
+      addrs: { ...ROOM_ADDRS },
+      full: this.full,
+      ...(this.broken === undefined ? {} : { broken: this.broken }),
+    };
+  }
+
+  /** The snapshot a newcomer gets before the history. */
+  snapshotMessage(): Buffer {
+    const hosts = {
+      A: toWireJson(this.net.host('A').snapshot()),
+      B: toWireJson(this.net.host('B').snapshot()),
+    };
+    return Buffer.from(
+      JSON.stringify({
+        type: 'room.snapshot',
+        room: this.id,
+        info: this.info(),
+        hosts,
+        firstN: 0,
+        nextN: this.history.length,
+      }),
+    );
+  }
+
+  /** Pushes `room.info` to every feed and tells the class its summary may have changed. */
+  pushInfo(): void {
+    if (this.feeds.size > 0) this.notice({ type: 'room.info', room: this.id, info: this.info() });
+    this.opts.onSummary?.(this);
+  }
+
+  private notice(msg: object): void {
+    const data = Buffer.from(JSON.stringify(msg));
+    for (const f of this.feeds) f.onNotice(data);
+  }
+}
+
+function simRule(rule: FaultRule, id: number) {
+  const { label: _label, ...rest } = rule;
+  return { ...rest, id: String(id) };
+}
+
+function causeOf(e: SegmentTrace): { cause: Cause; ruleId: number } {
+  const r = e.reason;
+  if (r === undefined) return { cause: 'none', ruleId: 0 };
+  if (r.startsWith('rule:')) return { cause: 'rule', ruleId: Number(r.slice(5)) || 0 };
+  switch (r) {
+    case 'loss':
+      return { cause: 'loss', ruleId: 0 };
+    case 'queue-full':
+      return { cause: 'queue-full', ruleId: 0 };
+    case 'hold':
+      return { cause: 'hold', ruleId: 0 };
+    case 'user':
+      return { cause: 'person', ruleId: 0 };
+    case 'no-route':
+      return { cause: 'no-route', ruleId: 0 };
+    case 'link':
+      return { cause: 'duplicate', ruleId: 0 };
+    case 'rule':
+      return { cause: 'rule', ruleId: 0 };
+    default:
+      return { cause: 'none', ruleId: 0 };
+  }
+}
