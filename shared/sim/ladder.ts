@@ -269,6 +269,7 @@ function immediateReturn(trace: readonly TraceEvent[], i: number): number | unde
     const e = trace[j]!;
     if (e.t !== call.t) return undefined;
     if (e.type === 'return' && e.host === call.host && e.callId === call.callId) return j;
+    if (e.type === 'call' && e.host === call.host) return undefined;
   }
   return undefined;
 }

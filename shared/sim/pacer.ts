@@ -61,6 +61,25 @@ export class Pacer<H = unknown> {
     return this.runningFlag;
   }
 
+  /**
+   * The virtual time that corresponds to now: between ticks the network's clock lags behind it
+   * (nothing happens in between), so a display should show this.
+   */
+  get virtualNow(): number {
+    if (!this.runningFlag) return this.net.now;
+    const next = this.net.nextEventTime();
+    const t = next === undefined ? this.target() : Math.min(this.target(), next);
+    return Math.max(this.net.now, t);
+  }
+
+  /**
+   * Brings the network up to the current virtual time. Call it before acting on the network
+   * (a socket call, a released segment) so the action happens at the right time; then `poke()`.
+   */
+  sync(): void {
+    if (this.runningFlag) this.catchUp();
+  }
+
   /** Starts (or resumes) pacing from the network's current virtual time. */
   resume(): void {
     if (this.runningFlag) return;

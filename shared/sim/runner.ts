@@ -50,6 +50,8 @@ export class ScenarioSession {
   private readonly addrs: Map<string, number>;
   /** Steps whose call is still blocked, by host and callId. */
   private readonly pending = new Map<string, Map<number, number>>();
+  /** Each process's blocked step and the steps waiting behind it, by "host/pid". */
+  private readonly procs = new Map<string, ProcessState>();
 
   constructor(scenario: Scenario, opts: SessionOptions = {}) {
     this.scenario = scenario;
@@ -88,6 +90,15 @@ export class ScenarioSession {
   /** Runs the network to `until` and returns the whole run. */
   runToEnd(): ScenarioRun {
     this.network.runUntil(this.until);
+    for (const p of this.procs.values()) {
+      for (const index of p.queue) {
+        const blocked = this.scenario.steps[p.blocked!]!;
+        this.fail(
+          index,
+          `never ran: ${p.host} pid ${p.pid} was still blocked in ${blocked.op} (steps[${p.blocked}]) at the end`,
+        );
+      }
+    }
     return {
       scenario: this.scenario,
       network: this.network,
@@ -106,11 +117,41 @@ export class ScenarioSession {
     this.pending.get(e.host)!.delete(e.callId);
     const step = this.scenario.steps[index] as CallStep;
     this.finish(step, index, e.result as unknown as JsonResult);
+    const proc = this.process(e.host, e.pid);
+    proc.blocked = undefined;
+    // The process goes on with its next steps once this event has been handled, at the same time.
+    if (proc.queue.length > 0) this.network.schedule(this.network.now, () => this.resume(proc));
+  }
+
+  private process(host: string, pid: number): ProcessState {
+    const key = `${host}/${pid}`;
+    let p = this.procs.get(key);
+    if (!p) {
+      p = { host, pid, blocked: undefined, queue: [] };
+      this.procs.set(key, p);
+    }
+    return p;
+  }
+
+  /** Runs a process's waiting steps in order until one blocks. */
+  private resume(proc: ProcessState): void {
+    while (proc.blocked === undefined && proc.queue.length > 0) {
+      const index = proc.queue.shift()!;
+      this.executeCall(this.scenario.steps[index] as CallStep, index);
+    }
   }
 
   private execute(step: Step, index: number): void {
-    if (isCallStep(step)) this.executeCall(step, index);
-    else this.executeNet(step, index);
+    if (!isCallStep(step)) {
+      this.executeNet(step, index);
+      return;
+    }
+    const pid = this.resolvePid(step, index);
+    if (pid === undefined) return;
+    const proc = this.process(step.host, pid);
+    // A process is sequential: while one of its calls blocks, its later steps wait their turn.
+    if (proc.blocked !== undefined || proc.queue.length > 0) proc.queue.push(index);
+    else this.executeCall(step, index);
   }
 
   private fail(index: number, message: string): void {
@@ -119,32 +160,34 @@ export class ScenarioSession {
     this.network.note({ t: roundMs(this.network.now), type: 'error', step: index, message: text });
   }
 
+  private resolvePid(step: CallStep, index: number): number | undefined {
+    if (typeof step.pid !== 'string') return step.pid ?? 1;
+    const pid = this.pids[step.host]![step.pid];
+    if (pid === undefined)
+      this.fail(index, `process "${step.pid}" does not exist yet (its fork has not returned)`);
+    return pid;
+  }
+
   private executeCall(step: CallStep, index: number): void {
     const host = step.host;
-    let pid: number | undefined;
-    if (typeof step.pid === 'string') {
-      pid = this.pids[host]![step.pid];
-      if (pid === undefined) {
-        this.fail(index, `process "${step.pid}" does not exist yet (its fork has not returned)`);
-        return;
-      }
-    } else pid = step.pid;
+    const pid = this.resolvePid(step, index);
+    if (pid === undefined) return;
     let fd: number | undefined;
     if ('fd' in step) {
       fd = this.resolveFd(host, step.fd);
       if (fd === undefined) {
-        this.fail(
-          index,
-          `descriptor "${String(step.fd)}" is not bound yet (the call that names it has not returned)`,
-        );
+        this.fail(index, `descriptor "${String(step.fd)}" is not bound`);
         return;
       }
     }
     const req = this.request(step, fd!);
-    if (pid !== undefined) req.pid = pid;
+    if (step.pid !== undefined) req.pid = pid;
     const { callId, result } = this.network.call(host, req, { step: index });
     if (result) this.finish(step, index, resultJson(result));
-    else this.pending.get(host)!.set(callId, index);
+    else {
+      this.pending.get(host)!.set(callId, index);
+      this.process(host, pid).blocked = index;
+    }
   }
 
   private resolveFd(host: string, ref: FdRef): number | undefined {
@@ -283,6 +326,15 @@ function hostIndex(s: Scenario, host: string): number {
 
 function isCallStep(step: Step): step is CallStep {
   return 'host' in step;
+}
+
+interface ProcessState {
+  host: string;
+  pid: number;
+  /** Index of the step whose call is blocked. */
+  blocked: number | undefined;
+  /** Steps due while it was blocked, in order. */
+  queue: number[];
 }
 
 type JsonResult = { ok: true; value: unknown } | { ok: false; errno: string; message: string };
