@@ -637,8 +637,7 @@ export class Host implements SocketHost {
       default:
         return err('EISCONN');
     }
-    if (sock.remotePort !== 0 && sock.softError === undefined && sock.closeReason === '')
-      return err('EISCONN');
+    if (sock.everConnected) return err('EISCONN', 'this socket was connected once; use a new socket');
     if (!Number.isInteger(port) || port <= 0 || port > 65535)
       return err('EINVAL', `port ${port} is not in 1..65535`);
     if (!sock.bound) {

@@ -98,6 +98,8 @@ export class TcpSocket {
   softError: Errno | undefined;
   /** Why the connection ended, for the timeline. */
   closeReason = '';
+  /** The connection reached ESTABLISHED once (a reset socket then cannot connect again: EISCONN). */
+  everConnected = false;
 
   // Listening.
   backlog = 0;
@@ -572,7 +574,16 @@ export class TcpSocket {
     }
 
     // Fourth: SYN in a synchronized state (RFC 5961 §4): challenge ACK.
-    if (seg.flags & SYN) {
+    // Simultaneous open (Linux tcp_validate_incoming): in SYN-RECEIVED the peer's SYN-ACK repeats
+    // the SYN we already took and ACKs ours; only its ACK is new.
+    const simultaneousSynAck =
+      this.state === 'SYN-RECEIVED' &&
+      !this.parent &&
+      (seg.flags & ACK) !== 0 &&
+      seqAdd(seg.seq, 1) === this.rcvNxt &&
+      segData === 0 &&
+      seg.ack === this.sndNxt;
+    if (seg.flags & SYN && !simultaneousSynAck) {
       if (this.state === 'SYN-RECEIVED' && seg.seq === this.irs && !(seg.flags & ACK)) {
         // A retransmitted SYN: answer with the SYN-ACK again.
         this.sendSyn(now, true);
@@ -612,7 +623,11 @@ export class TcpSocket {
         return;
       }
       this.ackSyn(now, seg);
-      this.setState('ESTABLISHED', 'ACK of our SYN-ACK received');
+      this.everConnected = true;
+      this.setState(
+        'ESTABLISHED',
+        simultaneousSynAck ? 'SYN-ACK received (simultaneous open)' : 'ACK of our SYN-ACK received',
+      );
       if (this.parent) this.host.childEstablished(this);
     }
     if (!this.processAck(now, pkt)) return;
@@ -687,6 +702,7 @@ export class TcpSocket {
     this.sndWl2 = seg.ack;
     if (hasAck) {
       this.ackSyn(now, seg);
+      this.everConnected = true;
       this.setState('ESTABLISHED', 'SYN-ACK received');
       if (seg.payload.length > 0) this.receiveData(now, seqAdd(seg.seq, 1), seg.payload, false);
       this.sendAck(now);
