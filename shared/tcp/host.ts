@@ -723,7 +723,7 @@ export class Host implements SocketHost {
   private takeError(sock: TcpSocket): CallResult {
     const errno = sock.softError!;
     sock.softError = undefined;
-    return err(errno, sock.closeReason || undefined);
+    return err(errno);
   }
 
   /** Linux sk_stream_error: a pending error if any, else EPIPE; bytes already queued win. */
