@@ -136,7 +136,7 @@ export async function request(ws: WebSocket, msg: Record<string, unknown>, opts 
   const reply = await nextMatching(ws, (m) => m.kind === 'json' && m.data.re === id, opts);
   const data = (reply as Extract<Msg, { kind: 'json' }>).data;
   if (data.type === 'error') throw Object.assign(new Error(String(data.message)), { reply: data });
-  return data.type === 'ok' ? data.data : data;
+  return (data.type === 'ok' ? data.data : data) as Data;
 }
 
 /** Sends a request and returns its error reply (fails the test when it succeeds). */
@@ -187,7 +187,7 @@ export async function closeAll(clients: WebSocket[], app?: FastifyInstance): Pro
 
 /** The resume token from the last `welcome` this client received. */
 export function tokenOf(ws: WebSocket): string {
-  const w = received(ws).findLast((m) => m.kind === 'json' && m.data.type === 'welcome');
+  const w = [...received(ws)].reverse().find((m) => m.kind === 'json' && m.data.type === 'welcome');
   if (w?.kind !== 'json') throw new Error('no welcome received');
   return String(w.data.token);
 }
