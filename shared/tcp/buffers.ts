@@ -8,12 +8,19 @@
  */
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
 
-/** A FIFO of byte chunks with cheap append, front removal and random-access reads. */
+/**
+ * A FIFO of bytes in a growable ring: one copy in, reads are views when the bytes are contiguous.
+ * Linear in nothing: push, drop and peek cost only the bytes they move.
+ */
 export class ByteQueue {
-  private chunks: Uint8Array[] = [];
-  /** Bytes already consumed from chunks[0]. */
-  private headOffset = 0;
+  private buf: Uint8Array;
+  /** Index of the first byte in `buf`. */
+  private head = 0;
   private total = 0;
+
+  constructor(initialCapacity = 4096) {
+    this.buf = new Uint8Array(initialCapacity);
+  }
 
   get length(): number {
     return this.total;
@@ -21,71 +28,57 @@ export class ByteQueue {
 
   /** Appends a copy of `data` (the caller may reuse its array). */
   push(data: Uint8Array): void {
-    if (data.length === 0) return;
-    this.chunks.push(data.slice());
-    this.total += data.length;
+    const n = data.length;
+    if (n === 0) return;
+    if (this.total + n > this.buf.length) this.grow(this.total + n);
+    const cap = this.buf.length;
+    const tail = (this.head + this.total) % cap;
+    const first = Math.min(n, cap - tail);
+    this.buf.set(first === n ? data : data.subarray(0, first), tail);
+    if (first < n) this.buf.set(data.subarray(first), 0);
+    this.total += n;
   }
 
-  /** Appends `data` without copying: the caller promises never to change it. */
-  pushOwned(data: Uint8Array): void {
-    if (data.length === 0) return;
-    this.chunks.push(data);
-    this.total += data.length;
+  private grow(need: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.peek(0, this.total));
+    this.buf = next;
+    this.head = 0;
   }
 
   /** Removes `n` bytes from the front. */
   drop(n: number): void {
-    let left = Math.min(n, this.total);
-    this.total -= left;
-    while (left > 0) {
-      const head = this.chunks[0]!;
-      const avail = head.length - this.headOffset;
-      if (left < avail) {
-        this.headOffset += left;
-        return;
-      }
-      left -= avail;
-      this.chunks.shift();
-      this.headOffset = 0;
-    }
+    const k = Math.min(n, this.total);
+    this.total -= k;
+    this.head = this.total === 0 ? 0 : (this.head + k) % this.buf.length;
   }
 
-  /** Bytes [offset, offset + len) without removing them: a view when they lie in one chunk. */
+  /** Bytes [offset, offset + len) without removing them: a view when they are contiguous. */
   peek(offset: number, len: number): Uint8Array {
     const end = Math.min(this.total, offset + len);
     if (end <= offset) return new Uint8Array(0);
-    let skip = offset + this.headOffset;
-    let i = 0;
-    while (i < this.chunks.length && skip >= this.chunks[i]!.length) {
-      skip -= this.chunks[i]!.length;
-      i++;
-    }
+    const cap = this.buf.length;
+    const start = (this.head + offset) % cap;
     const want = end - offset;
-    const first = this.chunks[i]!;
-    if (skip + want <= first.length) return first.subarray(skip, skip + want);
+    if (start + want <= cap) return this.buf.subarray(start, start + want);
     const out = new Uint8Array(want);
-    let filled = 0;
-    while (filled < want) {
-      const c = this.chunks[i++]!;
-      const take = Math.min(c.length - skip, want - filled);
-      out.set(c.subarray(skip, skip + take), filled);
-      filled += take;
-      skip = 0;
-    }
+    const first = cap - start;
+    out.set(this.buf.subarray(start, cap), 0);
+    out.set(this.buf.subarray(0, want - first), first);
     return out;
   }
 
-  /** Removes and returns up to `n` bytes from the front. */
+  /** Removes and returns up to `n` bytes from the front, as a copy the caller owns. */
   take(n: number): Uint8Array {
-    const out = this.peek(0, n);
-    const copy = out.slice();
+    const copy = this.peek(0, n).slice();
     this.drop(copy.length);
     return copy;
   }
 
   clear(): void {
-    this.chunks = [];
-    this.headOffset = 0;
+    this.head = 0;
     this.total = 0;
   }
 }
@@ -170,7 +163,7 @@ export class ReceiveBuffer {
       this.oooTotal -= q.data.length;
       const end = seqAdd(q.seq, q.data.length);
       if (seqGt(end, rcvNxt)) {
-        this.readable.pushOwned(q.data.subarray(seqDiff(rcvNxt, q.seq)));
+        this.readable.push(q.data.subarray(seqDiff(rcvNxt, q.seq)));
         rcvNxt = end;
       }
     }

@@ -167,6 +167,9 @@ export class Host implements SocketHost {
   private issCount = 0;
   private nextEphemeral: number;
   private now = 0;
+  /** Some socket may have become CLOSED and unreferenced since the last reap. */
+  private reapDue = false;
+  private lastHit: TcpSocket | undefined;
 
   constructor(opts: HostOptions) {
     this.name = opts.name;
@@ -251,7 +254,7 @@ export class Host implements SocketHost {
       this.discard(undefined, pkt, 'not-for-us', `destination ${ipToString(pkt.ip.dst)} is not this host`);
       return;
     }
-    const sock = this.conns.get(connKey(seg.dstPort, pkt.ip.src, seg.srcPort));
+    const sock = this.lookup(seg.dstPort, pkt.ip.src, seg.srcPort);
     if (sock && sock.state !== 'CLOSED') {
       if (sock.state === 'TIME-WAIT' && seg.flags & SYN && !(seg.flags & (ACK | RST))) {
         // Linux tcp_timewait_state_process: a new SYN above RCV.NXT may reuse the 4-tuple.
@@ -278,6 +281,25 @@ export class Host implements SocketHost {
     }
     this.discard(undefined, pkt, 'no-socket', `no socket for port ${seg.dstPort}: answered with RST`);
     this.sendReset(pkt);
+  }
+
+  /** The connection for a 4-tuple; remembers the last hit, since segments come in runs. */
+  private lookup(localPort: number, remoteAddr: number, remotePort: number): TcpSocket | undefined {
+    const last = this.lastHit;
+    if (
+      last &&
+      last.localPort === localPort &&
+      last.remoteAddr === remoteAddr &&
+      last.remotePort === remotePort &&
+      last.state !== 'CLOSED'
+    ) {
+      // A socket leaves `conns` only by becoming CLOSED, and no other socket can take its 4-tuple
+      // while it is open, so a live last hit is still the map's entry.
+      return last;
+    }
+    const sock = this.conns.get(connKey(localPort, remoteAddr, remotePort));
+    this.lastHit = sock;
+    return sock;
   }
 
   /** RFC 9293 §3.10.7.2: LISTEN, with Linux's SYN queue and accept queue limits. */
@@ -335,6 +357,7 @@ export class Host implements SocketHost {
   stateChanged(sock: TcpSocket, from: TcpState, to: TcpState, cause: string): void {
     this.events.push({ type: 'state', t: this.now, host: this.name, sock: sock.id, from, to, cause });
     if (to === 'CLOSED') {
+      this.reapDue = true;
       const key = connKey(sock.localPort, sock.remoteAddr, sock.remotePort);
       if (this.conns.get(key) === sock) this.conns.delete(key);
       if (this.listeners.get(sock.localPort) === sock) this.listeners.delete(sock.localPort);
@@ -743,6 +766,7 @@ export class Host implements SocketHost {
     table.delete(fd);
     sock.refs--;
     if (sock.refs > 0) return { result: ok(0) };
+    this.reapDue = true;
     const now = this.now;
     sock.orphaned = true;
     sock.shutRd = true;
@@ -947,6 +971,7 @@ export class Host implements SocketHost {
         if (!r) continue;
         this.waits.splice(this.waits.indexOf(w), 1);
         if (w.deadline !== undefined) w.sock.cancelTimer('linger');
+        this.reapDue = true;
         this.finish(w.callId, w.pid, w.req, r, w.startedAt);
         progress = true;
       }
@@ -955,6 +980,8 @@ export class Host implements SocketHost {
 
   /** Frees sockets that are CLOSED and no longer referenced by any descriptor. */
   private reap(): void {
+    if (!this.reapDue) return;
+    this.reapDue = false;
     for (const s of this.sockets.values()) {
       if (s.state !== 'CLOSED' || s.refs > 0 || s.freed) continue;
       if (this.waits.some((w) => w.sock === s)) continue;

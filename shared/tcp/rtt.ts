@@ -54,8 +54,12 @@ export class RttEstimator {
     if (this.rto < this.maxMs) this.backoff++;
   }
 
-  /** Back to the initial RTO (RFC 6298 §5.7, after the SYN's timer expired). */
-  resetToInitial(): void {
-    this.baseRto = Math.max(this.initialMs, this.baseRto);
+  /**
+   * RFC 6298 §5.7: the SYN's timer expired, so no RTT sample was taken; data transmission starts
+   * with an RTO of 3 s (Linux TCP_TIMEOUT_FALLBACK), scaled here with the initial RTO.
+   */
+  fallbackAfterSynTimeout(fallbackMs: number): void {
+    this.backoff = 0;
+    this.baseRto = Math.min(this.maxMs, Math.max(fallbackMs, this.baseRto));
   }
 }

@@ -390,13 +390,19 @@ export class TcpSocket {
     );
   }
 
+  /**
+   * A pure ACK. Its sequence number is SND.MAX, the RFC's SND.NXT: after a timeout we resend from
+   * SND.UNA (go-back-N) but the peer may already hold everything up to SND.MAX, and an ACK with an
+   * older sequence number would fail its acceptability test and be ignored (Linux never moves
+   * snd_nxt back either).
+   */
   sendAck(now: number, why: SendReason = 'ack'): void {
-    this.sendControl(now, ACK, this.sndNxt, why);
+    this.sendControl(now, ACK, this.sndMax, why);
   }
 
   /** RST from a synchronized connection: sequence number SND.NXT (RFC 9293 §3.10.7.4). */
   sendRst(now: number): void {
-    this.sendControl(now, RST | ACK, this.sndNxt, 'rst');
+    this.sendControl(now, RST | ACK, this.sndMax, 'rst');
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -435,7 +441,7 @@ export class TcpSocket {
       this.rttSeq = this.sndNxt;
       this.rttStart = now;
     }
-    this.emit(pkt, isSynAck ? 'syn-ack' : 'syn', rexmit ? this.retries : undefined);
+    this.emit(pkt, isSynAck ? 'syn-ack' : 'syn', rexmit ? Math.max(1, this.retries) : undefined);
     if (!this.timers.has('retransmit')) this.setTimer('retransmit', now + this.rtt.rto);
   }
 
@@ -585,8 +591,10 @@ export class TcpSocket {
       seg.ack === this.sndNxt;
     if (seg.flags & SYN && !simultaneousSynAck) {
       if (this.state === 'SYN-RECEIVED' && seg.seq === this.irs && !(seg.flags & ACK)) {
-        // A retransmitted SYN: answer with the SYN-ACK again.
+        // A retransmitted SYN: answer with the SYN-ACK again and push the SYN-ACK timer back
+        // (Linux tcp_check_req → inet_rtx_syn_ack).
         this.sendSyn(now, true);
+        this.setTimer('retransmit', now + this.rtt.rto);
         return;
       }
       this.host.discard(
@@ -712,7 +720,7 @@ export class TcpSocket {
       this.setState('SYN-RECEIVED', 'SYN received while in SYN-SENT (simultaneous open)');
       this.cancelTimer('retransmit');
       this.retries = 0;
-      this.sendSyn(now, true);
+      this.sendSyn(now, false);
     }
     this.host.wake(this);
   }
@@ -724,7 +732,7 @@ export class TcpSocket {
     const ts = this.tsOk ? findTimestamps(seg) : undefined;
     if (ts && ts.tsecr !== 0) this.rtt.sample(this.tsVal(now) - ts.tsecr);
     else if (this.retries === 0 && this.rttSeq !== undefined) this.rtt.sample(now - this.rttStart);
-    else if (this.retries > 0) this.rtt.resetToInitial();
+    else if (this.retries > 0) this.rtt.fallbackAfterSynTimeout(3 * this.config.rtoInitialMs);
     this.rttSeq = undefined;
     this.retries = 0;
     this.cancelTimer('retransmit');
@@ -754,6 +762,12 @@ export class TcpSocket {
         'bad-ack',
         `ACK ${ack} acknowledges data not yet sent (SND.MAX ${this.sndMax})`,
       );
+      this.sendAck(now, 'challenge-ack');
+      return false;
+    }
+    if (seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+      // RFC 5961 §5.2: an ACK older than SND.UNA − MAX.SND.WND is dropped with its data.
+      this.host.discard(this, pkt, 'bad-ack', `ACK ${ack} is older than SND.UNA − MAX.SND.WND`);
       this.sendAck(now, 'challenge-ack');
       return false;
     }
@@ -1222,11 +1236,13 @@ export class TcpSocket {
   read(now: number, max: number, peek: boolean): Uint8Array {
     const data = peek ? this.rcv.readable.peek(0, max).slice() : this.rcv.readable.take(max);
     if (!peek && data.length > 0 && this.synchronized && this.state !== 'TIME-WAIT') {
-      // Linux tcp_cleanup_rbuf: announce a window that at least doubled and grew by an MSS.
+      // Linux tcp_cleanup_rbuf: announce a window that at least doubled, once it grew by
+      // min(RCV.BUFF/2, MSS) (RFC 9293 §3.8.6.2.2).
       const cur = this.rcvWnd;
       let free = Math.max(0, this.rcvBufSize - this.rcvQueued);
       if (free < Math.min(this.rcvBufSize / 2, this.rcvMss)) free = 0;
-      if (free >= 2 * cur && free - cur >= this.rcvMss) this.sendAck(now, 'window-update');
+      if (free >= 2 * cur && free - cur >= Math.min(this.rcvBufSize / 2, this.rcvMss))
+        this.sendAck(now, 'window-update');
     }
     return data;
   }
