@@ -5,11 +5,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CLASSROOM_CLOCK, ROOM_ADDRS } from '../../shared/protocol/defaults.ts';
-import { PROTOCOL_VERSION, RoomSummary } from '../../shared/protocol/messages.ts';
+import { ClassCode, Name, PROTOCOL_VERSION, RoomSummary } from '../../shared/protocol/messages.ts';
 import { LabError, refuse } from '../lab/errors.ts';
 
-const Name = Type.String({ minLength: 1, maxLength: 40, pattern: '\\S' });
-const CodeParams = Type.Object({ code: Type.String({ pattern: '^[A-Z0-9]{4,12}$' }) });
+const CodeParams = Type.Object({ code: ClassCode });
 const CreateClassBody = Type.Object({ name: Name }, { additionalProperties: false });
 const CreateRoomBody = Type.Object({ name: Type.Optional(Name) }, { additionalProperties: false });
 const ClassView = Type.Object({ code: Type.String(), name: Type.String(), rooms: Type.Array(RoomSummary) });

@@ -59,6 +59,11 @@ export async function wsRoutes(app: FastifyInstance): Promise<void> {
   app.get('/ws', { websocket: true, preValidation: checkUpgrade }, (socket: WebSocket) => {
     const conn = new Connection(socket, limits, () => performance.now());
     lab.conns.add(conn);
+    const release = () => {
+      lab.conns.delete(conn);
+      lab.detach(conn);
+    };
+    conn.onClose = release;
     socket.on('message', (data: RawData, isBinary: boolean) => {
       const buf = Array.isArray(data)
         ? Buffer.concat(data)
@@ -72,8 +77,7 @@ export async function wsRoutes(app: FastifyInstance): Promise<void> {
     });
     socket.on('close', () => {
       conn.closed = true;
-      lab.conns.delete(conn);
-      lab.detach(conn);
+      release();
     });
   });
 }

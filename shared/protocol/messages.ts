@@ -8,6 +8,7 @@
  * name their room explicitly, so an instructor's connection can act in several rooms.
  */
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+import { LIMITS } from './limits.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -26,8 +27,8 @@ export type Role = Static<typeof Role>;
 
 const ReqId = Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 }));
 const RoomId = Type.Integer({ minimum: 1, maximum: 2 ** 32 - 1, description: 'server-wide room number' });
-const ClassCode = Type.String({ pattern: '^[A-Z0-9]{4,12}$', description: 'class join code' });
-const Name = Type.String({ minLength: 1, maxLength: 40, pattern: '\\S' });
+export const ClassCode = Type.String({ pattern: '^[A-Z0-9]{4,12}$', description: 'class join code' });
+export const Name = Type.String({ minLength: 1, maxLength: LIMITS.maxNameLength, pattern: '\\S' });
 const Token = Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' });
 const Fd = Type.Integer({ minimum: 0, maximum: 65535 });
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
