@@ -131,6 +131,7 @@ export const PROFILES: Record<'textbook' | 'linux' | 'packetdrill', TcpConfig> =
     sack: false,
     quickAcks: 0,
     rtoFormula: 'rfc6298',
+    byteCounting: false,
   },
   linux: LINUX_DEFAULTS,
   packetdrill: { ...LINUX_DEFAULTS, rcvBuf: 65_535, mss: 1460 },
