@@ -1,0 +1,266 @@
+/**
+ * A room on a fake clock: inputs, faults, hold mode, stepping, and the property persistence
+ * (issue 7) builds on: replaying a room's inputs rebuilds its history byte for byte.
+ */
+import { describe, expect, it } from 'vitest';
+import { LabError } from '../../server/lab/errors.ts';
+import { Room, type RoomInput } from '../../server/lab/room.ts';
+import { CLASSROOM_LINK, CLASSROOM_TCP } from '../../shared/protocol/defaults.ts';
+import { decodeFrame, type SegmentFrame } from '../../shared/protocol/frame.ts';
+import { LIMITS } from '../../shared/protocol/limits.ts';
+import type { SockCall } from '../../shared/protocol/messages.ts';
+import type { PacerClock } from '../../shared/sim/pacer.ts';
+import { decodePacket } from '../../shared/tcp/codec.ts';
+import { flagNames } from '../../shared/tcp/packet.ts';
+
+/** Real time under the test's control: `advance` runs the timers that fall due, in order. */
+class FakeClock implements PacerClock<number> {
+  private t = 0;
+  private nextId = 1;
+  private readonly tasks = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.t;
+  }
+  schedule(fn: () => void, ms: number): number {
+    const id = this.nextId++;
+    this.tasks.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+  cancel(h: number): void {
+    this.tasks.delete(h);
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.tasks) if (e[1].at <= end && (!due || e[1].at < due[1].at)) due = e;
+      if (!due) break;
+      this.tasks.delete(due[0]);
+      this.t = Math.max(this.t, due[1].at);
+      due[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+function makeRoom(clock: PacerClock<unknown>, opts: { running?: boolean } = {}) {
+  return new Room({
+    id: 7,
+    name: 'R',
+    classCode: 'ABCD',
+    seed: 7,
+    limits: LIMITS,
+    link: CLASSROOM_LINK,
+    tcp: CLASSROOM_TCP,
+    speed: 1,
+    running: opts.running ?? true,
+    timers: clock,
+  });
+}
+
+function frames(room: Room): SegmentFrame[] {
+  return room.history.flatMap((e) => {
+    if (!e.binary) return [];
+    const r = decodeFrame(new Uint8Array(e.data));
+    if (!r.ok) throw new Error(r.error.message);
+    return [r.frame];
+  });
+}
+
+function label(f: SegmentFrame): string {
+  const p = decodePacket(f.packet);
+  if (!p.ok) throw new Error(p.error.message);
+  return `${f.fate} ${f.dir} ${flagNames(p.packet.tcp.flags).join(',')}${f.why ? ` (${f.why})` : ''}`;
+}
+
+function events(room: Room): Array<Record<string, unknown>> {
+  return room.history.filter((e) => !e.binary).map((e) => JSON.parse(e.data.toString()).event);
+}
+
+const call = (room: Room, host: 'A' | 'B', c: SockCall) =>
+  room.input({ kind: 'call', host, call: c }) as {
+    callId: number;
+    result?: { ok: boolean; value?: unknown };
+  };
+
+/** B listens on 80 and accepts; A connects. Returns when both are ESTABLISHED. */
+function connectPair(room: Room, clock: FakeClock) {
+  call(room, 'B', { op: 'socket' });
+  call(room, 'B', { op: 'bind', fd: 3, port: 80 });
+  call(room, 'B', { op: 'listen', fd: 3 });
+  call(room, 'B', { op: 'accept', fd: 3 });
+  clock.advance(100);
+  call(room, 'A', { op: 'socket' });
+  call(room, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+  clock.advance(2000);
+}
+
+describe('room inputs on a paced clock', () => {
+  it('paces the network against the clock: the SYN arrives one link delay later', () => {
+    const clock = new FakeClock();
+    const room = makeRoom(clock);
+    clock.advance(1000);
+    call(room, 'B', { op: 'socket' });
+    call(room, 'B', { op: 'bind', fd: 3, port: 80 });
+    call(room, 'B', { op: 'listen', fd: 3 });
+    call(room, 'A', { op: 'socket' });
+    call(room, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+    expect(room.now).toBe(1000);
+    clock.advance(499);
+    expect(frames(room).map(label)).toEqual(['sent AB SYN (syn)']);
+    clock.advance(1);
+    expect(frames(room).map(label)).toEqual([
+      'sent AB SYN (syn)',
+      'arrived AB SYN (syn)',
+      'sent BA ACK,SYN (syn-ack)',
+    ]);
+  });
+
+  it('refuses a bad input without changing anything', () => {
+    const clock = new FakeClock();
+    const room = makeRoom(clock);
+    const before = room.history.length;
+    expect(() =>
+      room.input({ kind: 'call', host: 'A', call: { op: 'connect', fd: 3, addr: '10.0.0.999', port: 1 } }),
+    ).toThrow(LabError);
+    expect(() => room.input({ kind: 'held', segId: 4, action: 'release' })).toThrow(/not held/);
+    expect(() => room.input({ kind: 'fault.remove', id: 9 })).toThrow(/no fault rule 9/);
+    expect(() => room.input({ kind: 'fault.add', id: 1, rule: { action: 'delay' } })).toThrow(/delayMs/);
+    expect(room.history.length).toBe(before);
+    expect(room.inputs).toEqual([]);
+  });
+
+  it('drops the first FIN from A by rule, and the engine retransmits it', () => {
+    const clock = new FakeClock();
+    const room = makeRoom(clock);
+    connectPair(room, clock);
+    room.input({
+      kind: 'fault.add',
+      id: room.allocateRuleId(),
+      rule: { from: 'A', flags: ['FIN'], action: 'drop' },
+    });
+    call(room, 'A', { op: 'close', fd: 3 });
+    clock.advance(10_000);
+    const fins = frames(room).filter((f) => f.dir === 'AB' && label(f).includes('FIN'));
+    expect(fins.map((f) => `${f.fate} ${f.cause} rule=${f.ruleId} rexmit=${f.rexmit} ${f.why}`)).toEqual([
+      'sent none rule=0 rexmit=0 fin',
+      'dropped rule rule=1 rexmit=0 fin',
+      'sent none rule=0 rexmit=1 retransmit-rto',
+      'arrived none rule=0 rexmit=1 retransmit-rto',
+    ]);
+    expect(room.info().faults).toMatchObject([{ id: 1, action: 'drop', fired: 1 }]);
+  });
+
+  it('holds segments until someone releases, drops or delays them', () => {
+    const clock = new FakeClock();
+    const room = makeRoom(clock);
+    room.input({ kind: 'hold', on: true });
+    call(room, 'B', { op: 'socket' });
+    call(room, 'B', { op: 'bind', fd: 3, port: 80 });
+    call(room, 'B', { op: 'listen', fd: 3 });
+    call(room, 'A', { op: 'socket' });
+    call(room, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+    clock.advance(2000);
+    expect(frames(room).map(label)).toEqual(['sent AB SYN (syn)', 'held AB SYN (syn)']);
+    const syn = room.info().held[0]!;
+    room.input({ kind: 'held', segId: syn, action: 'delay', ms: 300 });
+    clock.advance(799);
+    expect(frames(room).map((f) => f.fate)).toEqual(['sent', 'held', 'delayed']);
+    expect(frames(room)[2]!.extraMs).toBe(300);
+    clock.advance(1);
+    expect(frames(room).map((f) => f.fate)).toEqual(['sent', 'held', 'delayed', 'arrived', 'sent', 'held']);
+    const synAck = room.info().held[0]!;
+    room.input({ kind: 'held', segId: synAck, action: 'drop' });
+    expect(frames(room).at(-1)).toMatchObject({ fate: 'dropped', cause: 'person', segId: synAck });
+    expect(room.info().held).toEqual([]);
+  });
+
+  it('steps one event at a time while paused', () => {
+    const clock = new FakeClock();
+    const room = makeRoom(clock, { running: false });
+    call(room, 'B', { op: 'socket' });
+    call(room, 'B', { op: 'bind', fd: 3, port: 80 });
+    call(room, 'B', { op: 'listen', fd: 3 });
+    call(room, 'A', { op: 'socket' });
+    call(room, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+    clock.advance(60_000);
+    expect(frames(room).map((f) => f.fate)).toEqual(['sent']);
+    room.step();
+    expect(room.now).toBe(500);
+    expect(frames(room).map((f) => f.fate)).toEqual(['sent', 'arrived', 'sent']);
+    room.step(1000);
+    expect(room.now).toBe(1500);
+    expect(room.clock().running).toBe(false);
+  });
+});
+
+describe('replay (what persistence builds on)', () => {
+  /** A class session: handshake, data, a fault, hold mode, stepping, close, with the clock running and paused. */
+  function session(clock: FakeClock, room: Room) {
+    connectPair(room, clock);
+    call(room, 'A', { op: 'send', fd: 3, data: 'hello' });
+    clock.advance(123.456);
+    room.input({ kind: 'link', dir: 'BA', settings: { delayMs: 250, loss: 0.3 } });
+    call(room, 'B', { op: 'recv', fd: 4 });
+    call(room, 'B', { op: 'send', fd: 4, data: 'world, with loss' });
+    clock.advance(4000);
+    // Segments sent together arrive together: pause before they do, step one in, and read
+    // between two events due at the same virtual time.
+    call(room, 'A', { op: 'send', fd: 3, data: 'x'.repeat(3000) });
+    clock.advance(400);
+    room.pause();
+    room.step();
+    const first = call(room, 'B', { op: 'recv', fd: 4, max: 65536 });
+    expect(first.result).toMatchObject({ ok: true, value: { length: 1460 } });
+    room.step();
+    call(room, 'A', { op: 'recv', fd: 3 });
+    room.input({
+      kind: 'fault.add',
+      id: room.allocateRuleId(),
+      rule: { from: 'A', flags: ['FIN'], action: 'drop' },
+    });
+    room.resume();
+    clock.advance(777);
+    room.input({ kind: 'hold', on: true });
+    call(room, 'A', { op: 'close', fd: 3 });
+    clock.advance(5000);
+    for (const id of room.info().held) room.input({ kind: 'held', segId: id, action: 'release' });
+    room.input({ kind: 'hold', on: false });
+    call(room, 'B', { op: 'recv', fd: 4, max: 65536 });
+    clock.advance(5000);
+    call(room, 'B', { op: 'close', fd: 4 });
+    clock.advance(30_000);
+  }
+
+  it('rebuilds the same history, byte for byte, and the same sockets', () => {
+    const clock = new FakeClock();
+    const live = makeRoom(clock);
+    session(clock, live);
+    expect(live.history.length).toBeGreaterThan(100);
+    expect(events(live).some((e) => e.type === 'state' && e.to === 'TIME-WAIT')).toBe(true);
+
+    const inputs: RoomInput[] = structuredClone(live.inputs);
+    const rebuilt = makeRoom(new FakeClock(), { running: false });
+    rebuilt.replay(inputs, live.position());
+    expect(rebuilt.history.length).toBe(live.history.length);
+    for (let i = 0; i < live.history.length; i++) {
+      expect(rebuilt.history[i]!.data.toString('hex'), `history entry ${i}`).toBe(
+        live.history[i]!.data.toString('hex'),
+      );
+    }
+    expect(JSON.parse(rebuilt.snapshotMessage().toString()).hosts).toEqual(
+      JSON.parse(live.snapshotMessage().toString()).hosts,
+    );
+  });
+
+  it('notices when inputs do not match the run (a divergent replay is an error, not silence)', () => {
+    const clock = new FakeClock();
+    const live = makeRoom(clock);
+    session(clock, live);
+    const inputs = structuredClone(live.inputs);
+    inputs[3] = { ...inputs[3]!, seq: inputs[3]!.seq + 1000 };
+    expect(() => makeRoom(new FakeClock(), { running: false }).replay(inputs, live.position())).toThrow(
+      /diverged/,
+    );
+  });
+});
