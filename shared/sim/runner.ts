@@ -150,8 +150,9 @@ export class ScenarioSession {
     if (pid === undefined) return;
     const proc = this.process(step.host, pid);
     // A process is sequential: while one of its calls blocks, its later steps wait their turn.
-    if (proc.blocked !== undefined || proc.queue.length > 0) proc.queue.push(index);
-    else this.executeCall(step, index);
+    const idle = proc.blocked === undefined && proc.queue.length === 0;
+    proc.queue.push(index);
+    if (idle) this.resume(proc);
   }
 
   private fail(index: number, message: string): void {
@@ -253,6 +254,11 @@ export class ScenarioSession {
       else if (step.op === 'fork') this.pids[step.host]![step.as] = n;
       else this.fds[step.host]![step.as] = n;
     }
+    if (step.op === 'recv' && step.loop && result.ok && byteCount(result.value) > 0) {
+      // A reading loop: the same recv runs again as the process's next call.
+      const pid = typeof step.pid === 'string' ? this.pids[step.host]![step.pid]! : (step.pid ?? 1);
+      this.process(step.host, pid).queue.unshift(index);
+    }
     if (step.expect !== undefined) {
       const got = result.ok ? 'ok' : result.errno;
       if (got !== step.expect) {
@@ -341,6 +347,11 @@ type JsonResult = { ok: true; value: unknown } | { ok: false; errno: string; mes
 
 function resultJson(r: CallResult): JsonResult {
   return r.ok ? { ok: true, value: r.value } : { ok: false, errno: r.errno, message: r.message };
+}
+
+function byteCount(v: unknown): number {
+  if (v instanceof Uint8Array) return v.length;
+  return isObj(v) && typeof v.bytes === 'number' ? v.bytes : 0;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {

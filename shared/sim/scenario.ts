@@ -19,7 +19,10 @@ export interface HostDecl {
 
 /** Fields every step has. */
 interface StepBase {
-  /** Virtual time in ms; steps must be in non-decreasing order of `at`. */
+  /**
+   * Virtual time in ms at which the step is due. Steps may be listed in any order (e.g. one block
+   * per host); steps due at the same time run in file order.
+   */
   at: number;
   /** Free text shown in the ladder. */
   note?: string;
@@ -45,7 +48,14 @@ export type CallStep = CallBase &
     | { op: 'connect'; fd: FdRef; addr: string; port: number }
     | { op: 'accept'; fd: FdRef; as?: string }
     | { op: 'send'; fd: FdRef; data?: string; bytes?: number; hex?: string; more?: boolean }
-    | { op: 'recv'; fd: FdRef; max?: number; peek?: boolean }
+    | {
+        op: 'recv';
+        fd: FdRef;
+        max?: number;
+        peek?: boolean;
+        /** Keep receiving (each call when the previous returns) until end-of-file or an error. */
+        loop?: boolean;
+      }
     | { op: 'close'; fd: FdRef }
     | { op: 'shutdown'; fd: FdRef; how: ShutdownHow }
     | { op: 'dup'; fd: FdRef; as?: string }
@@ -137,7 +147,7 @@ const OP_FIELDS: Record<string, readonly string[]> = {
   connect: ['fd', 'addr', 'port'],
   accept: ['fd', 'as'],
   send: ['fd', 'data', 'bytes', 'hex', 'more'],
-  recv: ['fd', 'max', 'peek'],
+  recv: ['fd', 'max', 'peek', 'loop'],
   close: ['fd'],
   shutdown: ['fd', 'how'],
   dup: ['fd', 'as'],
@@ -275,7 +285,6 @@ function checkSteps(steps: unknown[], hostNames: string[]): string[] {
   /** Names bound so far, per host: descriptors and processes. */
   const fdNames = new Map<string, Set<string>>(hostNames.map((h) => [h, new Set()]));
   const pidNames = new Map<string, Set<string>>(hostNames.map((h) => [h, new Set()]));
-  let lastAt = 0;
   steps.forEach((raw, i) => {
     const path = `steps[${i}]`;
     if (!isObject(raw)) {
@@ -286,14 +295,6 @@ function checkSteps(steps: unknown[], hostNames: string[]): string[] {
     if (st.at === undefined) errors.push(`${path}.at: missing (virtual time in ms)`);
     else if (!isNonNegative(st.at))
       errors.push(`${path}.at: must be a number of ms >= 0, got ${JSON.stringify(st.at)}`);
-    else {
-      if ((st.at as number) < lastAt) {
-        errors.push(
-          `${path}.at: ${st.at} is before the previous step's at ${lastAt} (steps go in time order)`,
-        );
-      }
-      lastAt = Math.max(lastAt, st.at as number);
-    }
     if (st.note !== undefined && typeof st.note !== 'string') errors.push(`${path}.note: must be a string`);
     const op = st.op;
     if (typeof op !== 'string') {
@@ -425,6 +426,7 @@ function checkCallStep(
         errors.push(`${path}.max: must be an integer >= 1`);
       }
       bool('peek');
+      bool('loop');
       break;
     case 'shutdown':
       if (!HOWS.includes(st.how as ShutdownHow)) {

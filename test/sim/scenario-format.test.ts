@@ -67,7 +67,6 @@ describe('scenario validation', () => {
       'link.bandwidth: unknown link setting (known: delayMs, jitterMs, rateBps, queuePackets, loss, duplicate, reorder, reorderMs)',
       'links.A->C: a key names a direction between two hosts, like "A->B"',
       'faults[0].action: unknown action "explode" (one of drop, delay, duplicate, corrupt, hold)',
-      "steps[1].at: 1 is before the previous step's at 5 (steps go in time order)",
       'steps[1].addr: missing (a host name such as "B" or a dotted IPv4 address)',
       'steps[1].port: must be a port 0..65535, got 99999',
       'steps[2].host: unknown host "Z" (hosts: A, B)',
