@@ -85,4 +85,9 @@ function main(argv: string[]): number {
   return counts.fail > 0 ? 1 : 0;
 }
 
+// `npm run packetdrill -- DIR | head` closes stdout early: stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 process.exitCode = main(process.argv.slice(2));
