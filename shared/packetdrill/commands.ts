@@ -67,7 +67,7 @@ function int(v: string, f: (n: number) => Partial<TcpConfig>): Partial<TcpConfig
 export function interpretCommand(command: string): CommandOutcome {
   const config: Partial<TcpConfig> = {};
   const notes: string[] = [];
-  for (const rawLine of command.split(/\n|;/)) {
+  for (const rawLine of command.replace(/\\\n/g, ' ').split(/\n|;/)) {
     const line = rawLine.trim();
     if (line === '') continue;
     const outcome = interpretLine(line);

@@ -287,6 +287,17 @@ describe('commands', () => {
     });
   });
 
+  it('joins backslash-continued lines', () => {
+    expect(
+      interpretCommand(
+        '../common/defaults.sh\n ../common/set_sysctls.py \\\n\t/proc/sys/net/ipv4/tcp_sack=0',
+      ),
+    ).toMatchObject({
+      ok: true,
+      config: { sack: false },
+    });
+  });
+
   it('reports everything else with its exact text', () => {
     expect(interpretCommand('tc qdisc replace dev tun0 root fq')).toEqual({
       ok: false,
