@@ -53,10 +53,6 @@ export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
 export const CLOSE = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
-  /** A message broke the protocol so badly that no error event can answer it (e.g. binary from a client). */
-  PROTOCOL: 1002,
-  /** Origin refused, or the server is full. */
-  POLICY: 1008,
   /** A message larger than `LIMITS.maxFrameBytes`. */
   TOO_BIG: 1009,
   /** The client could not keep up: its send buffer passed `LIMITS.maxBufferedBytes`. */
