@@ -360,7 +360,7 @@ class Run {
     const events = this.script.events;
     if (events.length === 0) return;
     const first = events[0]!;
-    if (!(first.time.kind === 'absolute' && first.time.usecs === 0)) {
+    if (!((first.time.kind === 'absolute' || first.time.kind === 'relative') && first.time.usecs === 0)) {
       throw new ScriptFailure(first.line, 'first event should be at time 0');
     }
     for (const ev of events) {

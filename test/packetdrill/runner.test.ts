@@ -158,6 +158,12 @@ describe('runner: wrong expectations fail with the script line and what was sent
     );
   });
 
+  it('requires the first event at time 0, as packetdrill does', () => {
+    expect(line(runScriptText('1 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', 'z.pkt'))).toBe(
+      'FAIL z.pkt:1 first event should be at time 0',
+    );
+  });
+
   it('reports an inbound TS ecr that matches nothing we sent', () => {
     const r = run(`
    +0 < . 1:1(0) ack 1 win 32792 <nop,nop,TS val 1 ecr 999>
