@@ -93,6 +93,7 @@ function valueText(v: JsonValue): string {
   if (v === null) return '0';
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return String(v);
   if (Array.isArray(v)) return JSON.stringify(v);
+  if (v.bytes === 0) return '0 (end of file)';
   if (typeof v.bytes === 'number') {
     if (typeof v.text === 'string' && v.bytes <= 24) return JSON.stringify(v.text);
     return `${v.bytes} bytes`;
