@@ -7,13 +7,15 @@
  * tshark is required (Debian package `tshark`; `.ci/run` installs it). Without it these tests fail,
  * unless TCPLAB_SKIP_TSHARK=1 says to skip them.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { buildCapture, type CaptureFormat, capturePackets } from '../../shared/capture/capture.ts';
 import { writePcap } from '../../shared/capture/pcap.ts';
-import type { ScenarioRun } from '../../shared/sim/runner.ts';
+import { runScenario, type ScenarioRun } from '../../shared/sim/runner.ts';
+import { parseScenarioText } from '../../shared/sim/scenario.ts';
+import type { TraceEvent } from '../../shared/sim/trace.ts';
 import { ACK, FLAG_NAMES } from '../../shared/tcp/packet.ts';
 import { readPcapng } from './read.ts';
 import { run, SCENARIOS, type ScenarioName } from './scenarios.ts';
@@ -42,6 +44,56 @@ function flagsStr(bits: number): string {
 function epoch(tMs: number): string {
   const ns = BigInt(START) * 1_000_000n + BigInt(Math.round(tMs * 1e6));
   return `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
+/**
+ * tshark's view of a capture equals the trace: one frame per record, each IPv4 + TCP with good
+ * checksums (bad for corrupted ones), the trace's flags, relative seq/ack and length, timestamp,
+ * and in pcapng the comments, packet id and direction.
+ */
+function expectMatchesTrace(
+  rows: TsharkRow[],
+  trace: readonly TraceEvent[],
+  point: string,
+  format: CaptureFormat,
+  label: string,
+): void {
+  const packets = capturePackets(trace, point);
+  const corrupted = new Set(
+    trace.filter((e) => e.type === 'segment' && e.event === 'corrupt').map((e) => (e as { id: number }).id),
+  );
+  expect(packets.length, label).toBeGreaterThan(0);
+  expect(rows.map((x) => x.number)).toEqual(packets.map((_, i) => i + 1));
+  rows.forEach((row, i) => {
+    const p = packets[i]!;
+    const s = p.summary;
+    const where = `${label} at ${point} frame ${row.number} (segment #${p.id})`;
+    expect(row.protocols, where).toMatch(/^raw:ip:tcp(:|$)/);
+    expect(row.ipChecksum, where).toBe('Good');
+    // A corrupted segment is bad wherever it was carried or arrived (not at its sender), and
+    // its header may show the flipped bit, so the trace's numbers do not apply to it.
+    if (corrupted.has(p.id) && p.direction !== 'outbound') {
+      expect(row.tcpChecksum, where).toBe('Bad');
+    } else {
+      expect(row.tcpChecksum, where).toBe('Good');
+      const bits = flagBits(s.flags);
+      expect(row.flags, where).toBe(bits);
+      expect(row.flagsStr, where).toBe(flagsStr(bits));
+      expect(row.seq, where).toBe(s.rseq);
+      if (bits & ACK) expect(row.ack, where).toBe(s.rack);
+      expect(row.len, where).toBe(s.len);
+    }
+    expect(row.epoch, where).toBe(epoch(p.t));
+    if (format === 'pcapng') {
+      expect(row.comments, where).toEqual(p.comments);
+      expect(row.packetId, where).toBe(p.id);
+      expect(row.direction, where).toBe(
+        p.direction === undefined ? undefined : p.direction === 'inbound' ? 1 : 2,
+      );
+    } else {
+      expect(row.comments, where).toEqual([]);
+    }
+  });
 }
 
 const runs = new Map<ScenarioName, ScenarioRun>();
@@ -96,46 +148,24 @@ describe.skipIf(version === undefined)(`tshark (${version})`, { timeout: 120_000
   test.concurrent.each(cases)(
     '$scenario at $point ($format): every packet is TCP, checksums good, flags and relative seq/ack as in the trace',
     async ({ scenario, point, format }) => {
-      const r = get(scenario);
-      const packets = capturePackets(r.trace, point);
-      const corrupted = new Set(
-        r.trace
-          .filter((e) => e.type === 'segment' && e.event === 'corrupt')
-          .map((e) => (e as { id: number }).id),
-      );
       const { rows } = await capture(scenario, point, format);
-      expect(packets.length).toBeGreaterThan(0);
-      expect(rows.map((x) => x.number)).toEqual(packets.map((_, i) => i + 1));
-      rows.forEach((row, i) => {
-        const p = packets[i]!;
-        const s = p.summary;
-        const where = `${scenario} at ${point} frame ${row.number} (segment #${p.id})`;
-        expect(row.protocols, where).toMatch(/^raw:ip:tcp(:|$)/);
-        expect(row.ipChecksum, where).toBe('Good');
-        // A corrupted segment is bad wherever it was carried or arrived (not at its sender), and
-        // its header may show the flipped bit, so the trace's numbers do not apply to it.
-        if (corrupted.has(p.id) && p.direction !== 'outbound') {
-          expect(row.tcpChecksum, where).toBe('Bad');
-        } else {
-          expect(row.tcpChecksum, where).toBe('Good');
-          const bits = flagBits(s.flags);
-          expect(row.flags, where).toBe(bits);
-          expect(row.flagsStr, where).toBe(flagsStr(bits));
-          expect(row.seq, where).toBe(s.rseq);
-          if (bits & ACK) expect(row.ack, where).toBe(s.rack);
-          expect(row.len, where).toBe(s.len);
-        }
-        expect(row.epoch, where).toBe(epoch(p.t));
-        if (format === 'pcapng') {
-          expect(row.comments, where).toEqual(p.comments);
-          expect(row.packetId, where).toBe(p.id);
-          expect(row.direction, where).toBe(
-            p.direction === undefined ? undefined : p.direction === 'inbound' ? 1 : 2,
-          );
-        } else {
-          expect(row.comments, where).toEqual([]);
-        }
-      });
+      expectMatchesTrace(rows, get(scenario).trace, point, format, scenario);
+    },
+  );
+
+  // Every scenario of the library (scenarios/*.json) on the wire, where every segment appears.
+  const library = readdirSync('scenarios').filter((f) => f.endsWith('.json'));
+  test.concurrent.each(library)(
+    'library scenario %s on the wire matches its trace in tshark',
+    async (name) => {
+      const parsed = parseScenarioText(readFileSync(join('scenarios', name), 'utf8'));
+      if (!parsed.ok) throw new Error(`${name}: ${parsed.errors.join('; ')}`);
+      const trace = runScenario(parsed.scenario).trace;
+      const file = write(
+        `library-${name}.pcapng`,
+        buildCapture(trace, { point: 'wire', format: 'pcapng', startTime: START }),
+      );
+      expectMatchesTrace(await tsharkRows(file), trace, 'wire', 'pcapng', name);
     },
   );
 
