@@ -134,7 +134,8 @@ export const PROFILES: Record<'textbook' | 'linux' | 'packetdrill', TcpConfig> =
     byteCounting: false,
   },
   linux: LINUX_DEFAULTS,
-  packetdrill: { ...LINUX_DEFAULTS, rcvBuf: 65_535, mss: 1460 },
+  // packetdrill's defaults.sh sets tcp_rmem so Linux offers window scale 8.
+  packetdrill: { ...LINUX_DEFAULTS, rcvBuf: 65_535, mss: 1460, windowShift: 8 },
 };
 
 export function buildConfig(
