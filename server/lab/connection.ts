@@ -19,6 +19,12 @@ export interface WsLike {
 
 const OPEN = 1;
 
+/** The TCP socket under a WebSocket, when the lab may batch writes to it. */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
 export type Admission = 'ok' | 'refused' | 'closed';
 
 export class Connection {
@@ -36,11 +42,13 @@ export class Connection {
   private tokens: number;
   private refilledAt: number;
   private strikes = 0;
+  private corked = false;
 
   constructor(
     readonly ws: WsLike,
     private readonly limits: Limits,
     private readonly now: () => number,
+    private readonly socket?: Corkable,
   ) {
     this.tokens = limits.messageBurst;
     this.refilledAt = now();
@@ -52,7 +60,30 @@ export class Connection {
    */
   send(data: Buffer, binary: boolean, cb?: (err?: Error) => void): boolean {
     if (this.closed || this.ws.readyState !== OPEN) return false;
+    if (this.socket) {
+      // One input makes a burst of events; they leave in one write when this turn of the event
+      // loop ends instead of one system call each. What is still buffered after that write is
+      // the client's backlog, checked then.
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        queueMicrotask(this.uncork);
+      }
+      this.ws.send(data, { binary }, cb);
+      return true;
+    }
     this.ws.send(data, { binary }, cb);
+    return this.checkBacklog();
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+    this.checkBacklog();
+  };
+
+  private checkBacklog(): boolean {
+    if (this.closed) return false;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CLOSE.SLOW, `too slow: more than ${this.limits.maxBufferedBytes} bytes waiting to be sent`);
       return false;

@@ -148,6 +148,9 @@ export class Room {
   /** Full results of calls whose `return` is being traced, by host and callId (the trace keeps a preview). */
   private readonly returns = new Map<string, CallResult>();
   private lastTimePush = 0;
+  private infoVersion = 0;
+  private lastSummary = '';
+  private snapshot: { key: string; data: Buffer } | undefined;
   private holdOn = false;
 
   constructor(opts: RoomOptions) {
@@ -635,13 +638,18 @@ export class Room {
     };
   }
 
-  /** The snapshot a newcomer gets before the history. */
+  /**
+   * The snapshot a newcomer gets before the history. Cached while nothing has happened, so a
+   * reset that restarts every feed at once builds it once.
+   */
   snapshotMessage(): Buffer {
+    const key = `${this.epoch}/${this.processed}/${this.net.now}/${this.history.length}/${this.infoVersion}`;
+    if (this.snapshot?.key === key) return this.snapshot.data;
     const hosts = {
       A: toWireJson(this.net.host('A').snapshot()),
       B: toWireJson(this.net.host('B').snapshot()),
     };
-    return Buffer.from(
+    const data = Buffer.from(
       JSON.stringify({
         type: 'room.snapshot',
         room: this.id,
@@ -651,12 +659,22 @@ export class Room {
         nextN: this.history.length,
       }),
     );
+    this.snapshot = { key, data };
+    return data;
   }
 
-  /** Pushes `room.info` to every feed and tells the class its summary may have changed. */
+  /**
+   * Pushes `room.info` to every feed, and tells the class when the room's summary (name, seats,
+   * people) changed: clock, link and fault changes stay inside the room.
+   */
   pushInfo(): void {
+    this.infoVersion++;
     if (this.feeds.size > 0) this.notice({ type: 'room.info', room: this.id, info: this.info() });
-    this.opts.onSummary?.(this);
+    const summary = JSON.stringify(this.summary());
+    if (summary !== this.lastSummary) {
+      this.lastSummary = summary;
+      this.opts.onSummary?.(this);
+    }
   }
 
   private notice(msg: object): void {

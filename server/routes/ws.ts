@@ -5,7 +5,7 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { Connection } from '../lab/connection.ts';
+import { Connection, type Corkable } from '../lab/connection.ts';
 import { handleMessage } from '../lab/gateway.ts';
 
 /**
@@ -57,7 +57,9 @@ export async function wsRoutes(app: FastifyInstance): Promise<void> {
   };
 
   app.get('/ws', { websocket: true, preValidation: checkUpgrade }, (socket: WebSocket) => {
-    const conn = new Connection(socket, limits, () => performance.now());
+    // ws keeps its TCP socket in `_socket`; corking it batches a burst of events into one write.
+    const tcp = (socket as unknown as { _socket?: Corkable })._socket;
+    const conn = new Connection(socket, limits, () => performance.now(), tcp);
     lab.conns.add(conn);
     const release = () => {
       lab.conns.delete(conn);

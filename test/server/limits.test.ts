@@ -236,6 +236,35 @@ describe('slow clients', () => {
     expect(conn.send(Buffer.alloc(1), true)).toBe(false);
   });
 
+  it('batches a burst into one write and judges the backlog after it', async () => {
+    const stuck = stuckSocket();
+    const calls: string[] = [];
+    const conn = new Connection(stuck.ws, { ...LIMITS, maxBufferedBytes: 1000 }, () => 0, {
+      cork: () => calls.push('cork'),
+      uncork: () => calls.push('uncork'),
+    });
+    for (let i = 0; i < 3; i++) expect(conn.send(Buffer.alloc(500), true)).toBe(true);
+    expect(calls).toEqual(['cork']);
+    expect(stuck.closes).toEqual([]);
+    await Promise.resolve();
+    expect(calls).toEqual(['cork', 'uncork']);
+    expect(stuck.closes.map(([code]) => code)).toEqual([CLOSE.SLOW]);
+
+    // A socket that takes the burst when uncorked is not slow, however big the burst.
+    let buffered = 0;
+    const draining = { ...stuckSocket().ws, send: (d: Buffer) => void (buffered += d.length) };
+    Object.defineProperty(draining, 'bufferedAmount', { get: () => buffered });
+    const closes: unknown[] = [];
+    draining.close = (code) => void closes.push(code);
+    const fine = new Connection(draining, { ...LIMITS, maxBufferedBytes: 1000 }, () => 0, {
+      cork() {},
+      uncork: () => void (buffered = 0),
+    });
+    for (let i = 0; i < 10; i++) fine.send(Buffer.alloc(500), true);
+    await Promise.resolve();
+    expect(closes).toEqual([]);
+  });
+
   it('drops a real client that stops reading while the room goes on', async () => {
     const url = await start(
       {
