@@ -9,7 +9,7 @@ import {
   capturePackets,
   describeRule,
 } from '../../shared/capture/capture.ts';
-import type { ScenarioRun } from '../../shared/sim/runner.ts';
+import { runScenario, type ScenarioRun } from '../../shared/sim/runner.ts';
 import type { SegmentTrace, TraceEvent } from '../../shared/sim/trace.ts';
 import { optionTexts, readPcap, readPcapng } from './read.ts';
 import { run, SCENARIOS, type ScenarioName } from './scenarios.ts';
@@ -181,6 +181,18 @@ describe('comments', () => {
     expect(all).toContain('held (hold mode) for 200 ms, then released by the user');
     expect(all).toContain('held (hold mode); still held when the capture was made');
     expect(all.filter((c) => c.startsWith('retransmission after RTO')).length).toBeGreaterThan(0);
+  });
+
+  test('held by a hold rule, then released', () => {
+    const r = runScenario({
+      ...SCENARIOS.handshakeClose(),
+      faults: [{ from: 'A', flags: ['SYN'], action: 'hold' }],
+      steps: [...SCENARIOS.handshakeClose().steps, { at: 300, op: 'release', id: 1 }],
+    });
+    expect(r.errors).toEqual([]);
+    const syn = capturePackets(r.trace, 'B').find((p) => p.id === 1)!;
+    expect(syn.t).toBe(350);
+    expect(syn.comments).toEqual(['held by rule: first SYN from A for 290 ms, then released by the user']);
   });
 
   test('rules in words', () => {
