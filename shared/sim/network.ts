@@ -69,6 +69,12 @@ export interface NetworkOptions {
   keepTrace?: boolean;
   /** Builds a host (default: the engine's `Host`). */
   createHost?: (spec: HostSpec) => SimHost;
+  /**
+   * Receives every host event except transmits, as the engine made it (no JSON conversion):
+   * the cheap way for a driver such as the benchmark to see returns of blocked calls. It must not
+   * call into the network; queue the reaction and run it between events.
+   */
+  onHostEvent?: (event: Exclude<HostEvent, { type: 'transmit' }>) => void;
 }
 
 interface HostEntry {
@@ -81,6 +87,13 @@ interface HostEntry {
   wakeToken: number;
   /** Scenario step of each call that is still blocked, by callId. */
   steps: Map<number, number>;
+  /** Link direction and counters towards each other host, looked up once. */
+  routes: Map<HostEntry, Route>;
+}
+
+interface Route {
+  dir: LinkDirection;
+  stats: DirectionStats;
 }
 
 /** A segment the network is carrying. */
@@ -96,6 +109,8 @@ interface InFlight {
   rexmit: number | undefined;
   dupOf: number | undefined;
   summary: SegmentSummary | undefined;
+  /** The direction it travels (undefined when no host has the destination address). */
+  route: Route | undefined;
   sentAt: number;
   /** Scheduled arrival while on the wire. */
   arriveAt: number | undefined;
@@ -214,11 +229,13 @@ export class Network {
   private traceBuffer: TraceEvent[] = [];
   /** The segment being delivered, so a discard can name it. */
   private delivering: number | undefined;
+  private readonly onHostEvent: NetworkOptions['onHostEvent'];
 
   constructor(opts: NetworkOptions) {
     this.seed = opts.seed >>> 0;
     this.bench = opts.mode === 'bench';
     this.keepTrace = opts.keepTrace ?? !this.bench;
+    this.onHostEvent = opts.onHostEvent;
     this.defaultLink = { ...DEFAULT_LINK, ...(opts.link ?? {}) };
     const create = opts.createHost ?? defaultHost;
     for (const spec of opts.hosts) {
@@ -232,6 +249,7 @@ export class Network {
         wakeAt: undefined,
         wakeToken: 0,
         steps: new Map(),
+        routes: new Map(),
       };
       this.hostsByName.set(spec.name, entry);
       this.hostsByAddr.set(spec.addr, entry);
@@ -376,9 +394,13 @@ export class Network {
     const events = entry.host.drain();
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
-      if (ev.type === 'transmit') this.transmit(entry, ev.packet, ev.why, ev.rexmit, ev.t);
-      else if (this.listeners.length > 0 || this.keepTrace) this.emit(this.hostEventToTrace(entry, ev));
+      if (ev.type === 'transmit') {
+        this.transmit(entry, ev.packet, ev.why, ev.rexmit, ev.t);
+        continue;
+      }
+      if (this.listeners.length > 0 || this.keepTrace) this.emit(this.hostEventToTrace(entry, ev));
       else if (ev.type === 'return') entry.steps.delete(ev.callId);
+      if (this.onHostEvent) this.onHostEvent(ev);
     }
     const d = entry.host.nextDeadline();
     if (d === undefined) {
@@ -494,6 +516,15 @@ export class Network {
     return dir;
   }
 
+  private route(from: HostEntry, to: HostEntry): Route {
+    let r = from.routes.get(to);
+    if (!r) {
+      r = { dir: this.direction(from.name, to.name), stats: this.stats(from.name, to.name) };
+      from.routes.set(to, r);
+    }
+    return r;
+  }
+
   private stats(from: string, to: string): DirectionStats {
     const key = `${from}>${to}`;
     let s = this.dirStats.get(key);
@@ -533,10 +564,11 @@ export class Network {
       rexmit,
       dupOf: undefined,
       summary: this.bench ? undefined : this.rel.summarize(packet),
+      route: to ? this.route(from, to) : undefined,
       sentAt: t,
       arriveAt: undefined,
     };
-    const stats = this.stats(from.name, toName);
+    const stats = seg.route ? seg.route.stats : this.stats(from.name, toName);
     stats.sent++;
     stats.wireBytes += size;
     if (packet.tcp.payload.length > 0) stats.dataSent++;
@@ -590,26 +622,21 @@ export class Network {
       this.hold(seg, 'hold');
       return;
     }
-    const dir = this.direction(from.name, to.name);
-    this.enterLink(seg, dir, stats, true, extraDelay);
-    if (copy || dir.drawDuplicate()) this.duplicate(seg, dir, stats, copy ? 'rule' : 'link');
+    const route = seg.route!;
+    this.enterLink(seg, route, true, extraDelay);
+    if (copy || route.dir.drawDuplicate()) this.duplicate(seg, route, copy ? 'rule' : 'link');
   }
 
-  private duplicate(seg: InFlight, dir: LinkDirection, stats: DirectionStats, reason: string): void {
+  private duplicate(seg: InFlight, route: Route, reason: string): void {
     const dup: InFlight = { ...seg, id: ++this.segCounter, dupOf: seg.id, arriveAt: undefined };
-    stats.duplicated++;
+    route.stats.duplicated++;
     this.segmentEvent(dup, 'dup', { reason, dupOf: seg.id });
-    this.enterLink(dup, dir, stats, false, 0);
+    this.enterLink(dup, route, false, 0);
   }
 
-  private enterLink(
-    seg: InFlight,
-    dir: LinkDirection,
-    stats: DirectionStats,
-    random: boolean,
-    extraDelay: number,
-  ): void {
-    const v = dir.transmit(this.nowMs, seg.size, random);
+  private enterLink(seg: InFlight, route: Route, random: boolean, extraDelay: number): void {
+    const stats = route.stats;
+    const v = route.dir.transmit(this.nowMs, seg.size, random);
     if (v.kind === 'queue-full') {
       stats.dropped.queueFull++;
       this.segmentEvent(seg, 'drop', { reason: 'queue-full' });
@@ -636,7 +663,7 @@ export class Network {
   private deliver(seg: InFlight): void {
     const to = seg.to!;
     this.flying.delete(seg.id);
-    this.stats(seg.from.name, to.name).delivered++;
+    seg.route!.stats.delivered++;
     this.segmentEvent(seg, 'arrive');
     this.delivering = seg.id;
     to.host.receive(this.nowMs, seg.bytes ?? seg.packet);
@@ -729,18 +756,11 @@ export class Network {
    */
   release(id: number, extraDelayMs = 0): void {
     const seg = this.takeHeld(id);
-    const to = seg.to!;
     this.segmentEvent(seg, extraDelayMs > 0 ? 'delay' : 'release', {
       reason: 'user',
       ...(extraDelayMs > 0 ? { delayMs: extraDelayMs } : {}),
     });
-    this.enterLink(
-      seg,
-      this.direction(seg.from.name, to.name),
-      this.stats(seg.from.name, to.name),
-      false,
-      extraDelayMs,
-    );
+    this.enterLink(seg, seg.route!, false, extraDelayMs);
   }
 
   /** Releases a held segment so that it arrives `ms` later than the link alone would deliver it. */
@@ -751,7 +771,7 @@ export class Network {
   /** Drops a held segment. */
   dropHeld(id: number): void {
     const seg = this.takeHeld(id);
-    this.stats(seg.from.name, seg.to!.name).dropped.user++;
+    seg.route!.stats.dropped.user++;
     this.segmentEvent(seg, 'drop', { reason: 'user' });
   }
 

@@ -74,6 +74,8 @@ describe('property: exactly once and in order under seeded loss, duplication and
             config: { nagle: false, rtoMinMs: 100, rtoInitialMs: 300, synRetries: 30, retries: 40 },
           });
           const { a, b } = connectPair(net);
+          // Non-blocking reads: a read with nothing to return says EAGAIN instead of blocking.
+          net.call('B', { op: 'setsockopt', fd: b, opt: 'O_NONBLOCK', value: true });
           const data = Uint8Array.from({ length: 6000 }, (_, i) => (i * 7) & 255);
           net.call('A', { op: 'send', fd: a, data });
           net.call('A', { op: 'close', fd: a });
@@ -81,7 +83,9 @@ describe('property: exactly once and in order under seeded loss, duplication and
           for (let i = 0; i < 400 && received.length < data.length; i++) {
             net.runUntil(net.now + 250);
             const r = net.call('B', { op: 'recv', fd: b, max: 100_000 }).result;
+            expect(r, 'a non-blocking recv finishes at once').toBeDefined();
             if (r?.ok && r.value instanceof Uint8Array) received.push(...r.value);
+            else expect(r).toMatchObject({ ok: false, errno: 'EAGAIN' });
           }
           expect(received).toEqual([...data]);
         },

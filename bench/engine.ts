@@ -1,0 +1,260 @@
+/**
+ * Engine benchmark: one bulk transfer through the simulator in bench mode, the same workload as
+ * our ns-3 3.37 reference run on this machine.
+ *
+ *   npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--seed N] [--json]
+ *
+ * Defaults: 64 MiB from A to B over 100 Mbit/s with 10 ms one-way delay, 1 % random loss of the
+ * segments travelling A→B (ACKs are not lost), MSS 1460, NewReno without SACK, 1 MiB send and
+ * receive buffers, minimum RTO 1 s (ns-3's default). Bench mode keeps no per-segment history,
+ * encodes no hex and turns timer tracing off, so memory stays bounded by the socket buffers.
+ */
+import { Network } from '../shared/sim/network.ts';
+import { PROFILES, type TcpConfig } from '../shared/tcp/config.ts';
+import type { CallResult, HostEvent } from '../shared/tcp/types.ts';
+
+/** ns-3 3.37 on this machine, same workload (issue 4). */
+const NS3 = { segmentsPerSecond: 39_000, completionS: 198 };
+const TARGET_SEGMENTS_PER_SECOND = 200_000;
+
+interface Options {
+  bytes: number;
+  loss: number;
+  delayMs: number;
+  rateBps: number;
+  minRtoMs: number;
+  seed: number;
+  json: boolean;
+}
+
+const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--seed N] [--json]`;
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    bytes: 64 * 1024 * 1024,
+    loss: 0.01,
+    delayMs: 10,
+    rateBps: 100e6,
+    minRtoMs: 1000,
+    seed: 1,
+    json: false,
+  };
+  const num = (flag: string, v: string | undefined, ok: (n: number) => boolean): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || !ok(n)) {
+      process.stderr.write(`bench:engine: ${flag} needs a valid number, got ${v}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    switch (a) {
+      case '--bytes':
+        o.bytes = num(a, argv[++i], (n) => Number.isInteger(n) && n > 0);
+        break;
+      case '--loss':
+        o.loss = num(a, argv[++i], (n) => n >= 0 && n < 1);
+        break;
+      case '--delay':
+        o.delayMs = num(a, argv[++i], (n) => n >= 0);
+        break;
+      case '--rate':
+        o.rateBps = num(a, argv[++i], (n) => n > 0);
+        break;
+      case '--min-rto':
+        o.minRtoMs = num(a, argv[++i], (n) => n > 0);
+        break;
+      case '--seed':
+        o.seed = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      default:
+        process.stderr.write(`bench:engine: unknown argument ${a}\n${USAGE}\n`);
+        process.exit(2);
+    }
+  }
+  return o;
+}
+
+const MIB = 1024 * 1024;
+
+function engineConfig(o: Options): Partial<TcpConfig> {
+  return {
+    ...PROFILES.linux,
+    mss: 1460,
+    sack: false,
+    timestamps: false,
+    windowScaling: true,
+    rcvBuf: MIB,
+    sndBuf: MIB,
+    rtoMinMs: o.minRtoMs,
+    rtoInitialMs: Math.max(1000, o.minRtoMs),
+    initialCwndSegments: 10,
+    // ns-3's TcpSocket defaults: an ACK for every second segment, or after 200 ms.
+    delayedAck: true,
+    delayedAckMs: 200,
+    quickAcks: 0,
+    nagle: false,
+    iss: 1,
+    traceTimers: false,
+  };
+}
+
+interface Result {
+  bytes: number;
+  wallMs: number;
+  dataSegments: number;
+  dataSegmentsPerSecond: number;
+  simulatedS: number;
+  retransmissions: number;
+  segmentsDropped: number;
+  acks: number;
+  peakRssMiB: number;
+  peakHeapMiB: number;
+  events: number;
+}
+
+function run(o: Options): Result {
+  const config = engineConfig(o);
+  let lsn = -1;
+  let a = -1;
+  let conn = -1;
+  let queued = 0;
+  let received = 0;
+  let doneAt: number | undefined;
+  // Calls cannot be made from inside the event hook (it runs while a host is being drained):
+  // reactions are queued and run between simulator events.
+  const pending: Array<() => void> = [];
+  const onHostEvent = (e: Exclude<HostEvent, { type: 'transmit' }>): void => {
+    if (e.type !== 'return') return;
+    const res = e.result;
+    if (!res.ok) throw new Error(`${e.host} ${e.op} failed: ${res.errno} ${res.message}`);
+    if (e.host === 'B' && e.op === 'accept') {
+      conn = (res.value as { fd: number }).fd;
+      pending.push(recvMore);
+    } else if (e.host === 'A' && e.op === 'connect') {
+      pending.push(sendMore);
+    } else if (e.host === 'A' && e.op === 'send') {
+      queued += res.value as number;
+      pending.push(sendMore);
+    } else if (e.host === 'B' && e.op === 'recv') {
+      received += (res.value as Uint8Array).length;
+      if (received >= o.bytes) doneAt ??= e.t;
+      else pending.push(recvMore);
+    }
+  };
+  const net = new Network({
+    seed: o.seed,
+    mode: 'bench',
+    onHostEvent,
+    hosts: [
+      { name: 'A', addr: 0x0a000001, config },
+      { name: 'B', addr: 0x0a000002, config },
+    ],
+    link: { delayMs: o.delayMs, rateBps: o.rateBps, queuePackets: 100 },
+    links: [{ from: 'A', to: 'B', loss: o.loss }],
+  });
+  const chunk = new Uint8Array(MIB);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+
+  const sendMore = (): void => {
+    while (queued < o.bytes) {
+      const n = Math.min(chunk.length, o.bytes - queued);
+      const r = net.call('A', { op: 'send', fd: a, data: n === chunk.length ? chunk : chunk.subarray(0, n) });
+      if (!r.result) return; // blocked: the return event continues the loop
+      if (!r.result.ok) throw new Error(`send failed: ${r.result.errno}`);
+      queued += r.result.value as number;
+    }
+  };
+  const recvMore = (): void => {
+    while (received < o.bytes) {
+      const r = net.call('B', { op: 'recv', fd: conn, max: MIB });
+      if (!r.result) return;
+      if (!r.result.ok) throw new Error(`recv failed: ${r.result.errno}`);
+      received += (r.result.value as Uint8Array).length;
+    }
+    doneAt ??= net.now;
+  };
+  const drainPending = (): void => {
+    while (pending.length > 0) pending.shift()!();
+  };
+
+  const fdOf = (r: { result?: CallResult }): number => {
+    if (!r.result?.ok) throw new Error('socket() failed');
+    return r.result.value as number;
+  };
+  lsn = fdOf(net.call('B', { op: 'socket' }));
+  net.call('B', { op: 'bind', fd: lsn, port: 5001 });
+  net.call('B', { op: 'listen', fd: lsn, backlog: 8 });
+  net.call('B', { op: 'accept', fd: lsn });
+  a = fdOf(net.call('A', { op: 'socket' }));
+  net.call('A', { op: 'connect', fd: a, addr: 0x0a000002, port: 5001 });
+
+  let peakRss = 0;
+  let peakHeap = 0;
+  let events = 0;
+  const started = performance.now();
+  while (doneAt === undefined) {
+    const info = net.step();
+    if (!info) throw new Error(`the transfer stalled at ${net.now} ms with ${received} of ${o.bytes} bytes`);
+    events++;
+    if (pending.length > 0) drainPending();
+    if ((events & 0xffff) === 0) {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+    }
+  }
+  const wallMs = performance.now() - started;
+  const m = process.memoryUsage();
+  peakRss = Math.max(peakRss, m.rss);
+  peakHeap = Math.max(peakHeap, m.heapUsed);
+
+  const stats = net.statistics();
+  const ab = stats.find((s) => s.from === 'A' && s.to === 'B')!;
+  const ba = stats.find((s) => s.from === 'B' && s.to === 'A')!;
+  return {
+    bytes: o.bytes,
+    wallMs,
+    dataSegments: ab.dataSent,
+    dataSegmentsPerSecond: ab.dataSent / (wallMs / 1000),
+    simulatedS: doneAt / 1000,
+    retransmissions: ab.retransmits,
+    segmentsDropped: ab.dropped.loss + ab.dropped.queueFull,
+    acks: ba.sent,
+    peakRssMiB: peakRss / MIB,
+    peakHeapMiB: peakHeap / MIB,
+    events,
+  };
+}
+
+function main(): void {
+  const o = parseArgs(process.argv.slice(2));
+  const r = run(o);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ options: o, result: r, ns3: NS3 })}\n`);
+    return;
+  }
+  const f = (n: number, d = 0) =>
+    n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const isDefault =
+    o.bytes === 64 * MIB && o.loss === 0.01 && o.delayMs === 10 && o.rateBps === 100e6 && o.minRtoMs === 1000;
+  const lines = [
+    `TCP Lab engine benchmark: ${f(o.bytes / MIB, 1)} MiB A→B, ${f(o.rateBps / 1e6, 1)} Mbit/s, ${o.delayMs} ms one-way, ` +
+      `${f(o.loss * 100, 2)} % loss A→B, MSS 1460, NewReno, no SACK, 1 MiB buffers, min RTO ${o.minRtoMs} ms, seed ${o.seed}`,
+    '',
+    `wall time                 ${f(r.wallMs)} ms`,
+    `data segments sent        ${f(r.dataSegments)} (${f(r.retransmissions)} retransmissions, ${f(r.segmentsDropped)} lost on the link)`,
+    `data segments / wall s    ${f(r.dataSegmentsPerSecond)}   (target ≥ ${f(TARGET_SEGMENTS_PER_SECOND)}; ns-3 ≈ ${f(NS3.segmentsPerSecond)}: ×${f(r.dataSegmentsPerSecond / NS3.segmentsPerSecond, 2)})`,
+    `simulated completion      ${f(r.simulatedS, 2)} s${isDefault ? `   (ns-3 ≈ ${NS3.completionS} s: ×${f(r.simulatedS / NS3.completionS, 2)}, allowed ±35 %)` : ''}`,
+    `ACKs sent by B            ${f(r.acks)}`,
+    `simulator events          ${f(r.events)}`,
+    `peak memory               RSS ${f(r.peakRssMiB, 1)} MiB, heap ${f(r.peakHeapMiB, 1)} MiB`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main();
