@@ -119,6 +119,7 @@ function serveStats(port: number, extra: () => object): void {
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'exit') process.exit(0);
     if (m.cmd === 'mark') {
       cpu0 = process.cpuUsage();
       t0 = performance.now();
@@ -148,8 +149,10 @@ interface Child {
 }
 
 function spawnChild(args: string[]): Promise<Child> {
+  // BENCH_PROF=dir writes a CPU profile of each server child there (node --cpu-prof).
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
   const proc = fork(new URL(import.meta.url).pathname, args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...prof],
     stdio: 'inherit',
   });
   return new Promise((resolve, reject) => {
@@ -325,20 +328,26 @@ async function labPhase(seconds: number, roomCount: number) {
     }),
   );
 
-  // Record one room's full loop (between two resets) for the bare-ws ceiling.
+  // Record a room's full loop (between two resets) for the bare-ws ceiling: the first room to
+  // complete one gives the sample.
   const sample: Array<{ b: boolean; d: string; room: number }> = [];
-  let recording: 'wait' | 'on' | 'done' = 'wait';
-  const first = pairs[0]!;
-  first.a.onRaw = (data, binary) => {
-    if (recording === 'done') return;
-    const text = binary ? '' : data.toString();
-    if (!binary && text.startsWith('{"type":"room.snapshot"')) {
-      recording = recording === 'wait' ? 'on' : 'done';
-      return;
-    }
-    if (recording === 'on' && (binary || text.startsWith('{"type":"room.event"')))
-      sample.push({ b: binary, d: data.toString('base64'), room: first.room });
-  };
+  for (const { room, a } of pairs) {
+    let mine: typeof sample | undefined;
+    a.onRaw = (data, binary) => {
+      if (sample.length > 0) {
+        a.onRaw = undefined;
+        return;
+      }
+      const text = binary ? '' : data.toString();
+      if (!binary && text.startsWith('{"type":"room.snapshot"')) {
+        if (mine && mine.length > 0) sample.push(...mine);
+        mine = [];
+        return;
+      }
+      if (mine && (binary || text.startsWith('{"type":"room.event"')))
+        mine.push({ b: binary, d: data.toString('base64'), room });
+    };
+  }
 
   let stop = false;
   let iterations = 0;
@@ -424,7 +433,7 @@ async function labPhase(seconds: number, roomCount: number) {
     if (d !== undefined) dashLat.push(d - t);
   }
   for (const c of [...dashboards, ...pairs.flatMap((p) => [p.a, p.b])]) c.ws.terminate();
-  server.proc.kill();
+  await stopChild(server);
   return {
     wall,
     measured,
@@ -485,8 +494,16 @@ async function barePhase(
   const stats = await server.ask<Json>('stats');
   server.tell('stop');
   for (const c of clients) c.ws.terminate();
-  server.proc.kill();
+  await stopChild(server);
   return { wall, messages, stats };
+}
+
+/** Asks the child to exit (so a CPU profile gets written), then makes sure it is gone. */
+async function stopChild(child: Child): Promise<void> {
+  const exited = new Promise<void>((r) => child.proc.once('exit', () => r()));
+  child.tell('exit');
+  await Promise.race([exited, sleep(process.env.BENCH_PROF ? 30_000 : 3000)]);
+  child.proc.kill('SIGKILL');
 }
 
 function pct(xs: number[], p: number): number {
@@ -535,7 +552,10 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  if (lab.sample.length === 0) throw new Error('no loop was recorded for the ceiling');
+  if (lab.sample.length === 0) {
+    process.stdout.write('no room finished two loops: no sample for the bare-ws ceiling\n');
+    process.exit(1);
+  }
   const bare = await barePhase(seconds, roomCount, lab.sample);
   const ceiling = bare.messages / bare.wall;
   process.stdout.write(
