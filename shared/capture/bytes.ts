@@ -104,11 +104,26 @@ export function utf8(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** Value of each hex digit by char code; -1 for anything else. */
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  NIBBLE[97 + i] = 10 + i;
+  NIBBLE[65 + i] = 10 + i;
+}
+
 /** Decodes an even-length hex string; throws on anything else. */
 export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error('not a hex string');
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  if (hex.length % 2 !== 0) throw new Error('not a hex string: odd length');
+  const out = new Uint8Array(hex.length >> 1);
+  let bad = 0;
+  for (let i = 0, j = 0; i < out.length; i++, j += 2) {
+    const hi = NIBBLE[hex.charCodeAt(j) & 127]! | (hex.charCodeAt(j) & ~127);
+    const lo = NIBBLE[hex.charCodeAt(j + 1) & 127]! | (hex.charCodeAt(j + 1) & ~127);
+    bad |= hi | lo;
+    out[i] = (hi << 4) | lo;
+  }
+  if (bad < 0 || bad > 15) throw new Error('not a hex string: bad digit');
   return out;
 }
 

@@ -68,10 +68,10 @@ interface Seg {
   from: string;
   to: string;
   sent: SegmentTrace;
-  /** Bytes as sent by the host (undefined when the trace has none, e.g. bench mode). */
-  bytes: Uint8Array | undefined;
-  /** Bytes on the link when a rule corrupted them. */
-  corrupted: Uint8Array | undefined;
+  /** Bytes as sent by the host, as hex (undefined when the trace has none, e.g. bench mode). */
+  hex: string | undefined;
+  /** Bytes on the link when a rule corrupted them, as hex. */
+  corrupted: string | undefined;
   /** Copies the network made of it. */
   copies: number[];
   /** Comments in the order things happened. */
@@ -113,7 +113,7 @@ function collect(
         from: e.from,
         to: e.to,
         sent: e,
-        bytes: e.hex === undefined ? undefined : fromHex(e.hex),
+        hex: e.hex,
         corrupted: undefined,
         copies: [],
         notes: [],
@@ -126,7 +126,7 @@ function collect(
         const by = e.reason === 'rule' ? 'a fault rule' : 'the link';
         seg.notes.push(`duplicated by ${by}: copy of segment #${e.dupOf}`);
         if (e.dupOf !== undefined) segs.get(e.dupOf)?.copies.push(e.id);
-        if (e.hex === undefined && e.dupOf !== undefined) seg.bytes = segs.get(e.dupOf)?.bytes;
+        if (e.hex === undefined && e.dupOf !== undefined) seg.hex = segs.get(e.dupOf)?.hex;
       }
       if (point === 'wire') picks.push({ id: e.id, t: e.t, direction: undefined });
       else if (e.event === 'send' && e.from === point)
@@ -140,7 +140,7 @@ function collect(
         if (e.to === point) picks.push({ id: e.id, t: e.t, direction: 'inbound' });
         break;
       case 'corrupt':
-        if (e.hex !== undefined) seg.corrupted = fromHex(e.hex);
+        if (e.hex !== undefined) seg.corrupted = e.hex;
         seg.notes.push(
           `corrupted by ${ruleRef(e.reason, rules)}: one bit flipped after it was sent, so it arrives with a bad checksum`,
         );
@@ -172,8 +172,8 @@ function collect(
   for (const pick of picks) {
     const seg = segs.get(pick.id)!;
     // A corrupted segment is corrupted on the link and at the receiver, not at the sender.
-    const bytes = pick.direction === 'outbound' ? seg.bytes : (seg.corrupted ?? seg.bytes);
-    if (!bytes) {
+    const hex = pick.direction === 'outbound' ? seg.hex : (seg.corrupted ?? seg.hex);
+    if (hex === undefined) {
       missing++;
       continue;
     }
@@ -189,7 +189,7 @@ function collect(
       t: pick.t,
       from: seg.from,
       to: seg.to,
-      bytes,
+      bytes: fromHex(hex),
       direction: pick.direction,
       comments,
       summary: seg.sent,

@@ -4,7 +4,7 @@
  * the small fixed parts, against literal bytes.
  */
 import { describe, expect, test } from 'vitest';
-import { timestampNs, utf8 } from '../../shared/capture/bytes.ts';
+import { fromHex, timestampNs, utf8 } from '../../shared/capture/bytes.ts';
 import { LINKTYPE_RAW, splitTimestamp, writePcap } from '../../shared/capture/pcap.ts';
 import { writePcapng } from '../../shared/capture/pcapng.ts';
 import { optionTexts, readPcap, readPcapng, text } from './read.ts';
@@ -35,6 +35,16 @@ describe('timestamps', () => {
     expect(splitTimestamp(T, 'us')).toEqual({ sec: 1_700_000_000, frac: 123_457 });
     expect(splitTimestamp(999_999_500n, 'us')).toEqual({ sec: 1, frac: 0 });
     expect(() => splitTimestamp(2n ** 32n * 1_000_000_000n, 'ns')).toThrow(/2106/);
+  });
+});
+
+describe('hex', () => {
+  test('decodes both cases and refuses anything that is not hex', () => {
+    expect(fromHex('00ffA07f')).toEqual(Uint8Array.of(0, 255, 160, 127));
+    expect(fromHex('')).toEqual(new Uint8Array(0));
+    expect(() => fromHex('0')).toThrow(/odd/);
+    expect(() => fromHex('0g')).toThrow(/bad digit/);
+    expect(() => fromHex('0\u0130')).toThrow(/bad digit/);
   });
 });
 
