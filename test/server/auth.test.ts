@@ -240,3 +240,42 @@ describe('resume tokens', () => {
     expect((await refusal(late, { type: 'session.resume', token })).code).toBe('TCPLAB_BAD_TOKEN');
   });
 });
+
+describe('clock policy', () => {
+  it('ready: time moves when both seats have asked; the instructor acts at once', async () => {
+    const { teacher, students, room } = await setup(['Ann', 'Bob']);
+    const [ann, bob] = students as [WebSocket, WebSocket];
+    for (const ws of students) await request(ws, { type: 'room.join', room });
+    await request(ann, { type: 'seat.take', room, seat: 'A' });
+    await request(bob, { type: 'seat.take', room, seat: 'B' });
+    await request(ann, { type: 'clock.policy', room, policy: 'ready' });
+    const first = await request(ann, { type: 'clock.resume', room });
+    expect(first.clock).toMatchObject({ running: false, ready: ['A'], policy: 'ready' });
+    const second = await request(bob, { type: 'clock.resume', room });
+    expect(second.clock).toMatchObject({ running: true, ready: [] });
+    // Pausing needs nobody's agreement.
+    expect((await request(bob, { type: 'clock.pause', room })).clock.running).toBe(false);
+    expect((await request(teacher, { type: 'clock.resume', room })).clock.running).toBe(true);
+  });
+
+  it('instructor: only the instructor moves time, and only the instructor sets or lifts it', async () => {
+    const { teacher, students, room } = await setup(['Ann']);
+    const ann = students[0]!;
+    await request(ann, { type: 'room.join', room });
+    await request(ann, { type: 'seat.take', room, seat: 'A' });
+    expect((await refusal(ann, { type: 'clock.policy', room, policy: 'instructor' })).code).toBe(
+      'TCPLAB_FORBIDDEN',
+    );
+    await request(teacher, { type: 'clock.policy', room, policy: 'instructor' });
+    for (const type of ['clock.resume', 'clock.pause', 'clock.step']) {
+      expect((await refusal(ann, { type, room })).code).toBe('TCPLAB_FORBIDDEN');
+    }
+    expect((await refusal(ann, { type: 'clock.speed', room, speed: 2 })).code).toBe('TCPLAB_FORBIDDEN');
+    expect((await refusal(ann, { type: 'clock.policy', room, policy: 'seats' })).code).toBe(
+      'TCPLAB_FORBIDDEN',
+    );
+    expect((await request(teacher, { type: 'clock.speed', room, speed: 2 })).clock.speed).toBe(2);
+    // Socket calls are not time moves: the seat holder still makes them.
+    await request(ann, { type: 'sock.call', room, host: 'A', call: { op: 'socket' } });
+  });
+});

@@ -192,3 +192,51 @@ describe('two students drive a connection, an observer watches', () => {
     await nextMatching(ws, () => true, { timeoutMs: 5000 });
   }
 });
+
+describe('a long history', () => {
+  it('reaches a newcomer complete and in order, in chunks, while the room goes on', async () => {
+    const { app, url } = await startApp({
+      running: false,
+      limits: { messagesPerSecond: 1e6, messageBurst: 1e6 },
+    });
+    const c = await classroom(url, ['Ann', 'Nia']);
+    const [ann, nia] = c.students as [WebSocket, WebSocket];
+    const room = c.room;
+    await request(ann, { type: 'room.join', room });
+    await request(ann, { type: 'seat.take', room, seat: 'A' });
+    // 1500 socket calls: 4500 events, several replay chunks.
+    for (let i = 0; i < 1500; i++)
+      ann.send(JSON.stringify({ type: 'sock.call', room, host: 'A', call: { op: 'socket' } }));
+    await request(ann, { type: 'ping' });
+    const total = app.lab.rooms.get(room)!.history.length;
+    expect(total).toBeGreaterThan(2000);
+    nia.send(JSON.stringify({ type: 'room.join', room }));
+    // Events that happen during the replay come after it, numbered on.
+    await request(ann, { type: 'sock.call', room, host: 'A', call: { op: 'socket' } });
+    const final = app.lab.rooms.get(room)!.history.length;
+    expect(final).toBeGreaterThan(total);
+    // Whether that call lands during Nia's replay or after it, she gets every event once, in
+    // order, and room.synced right after the last replayed one.
+    let expected = 0;
+    let syncedAt: number | undefined;
+    while (expected < final || syncedAt === undefined) {
+      const m = await nextMatching(
+        nia,
+        (x) => x.kind === 'json' && ['room.event', 'room.synced'].includes(x.data.type),
+        {
+          timeoutMs: 10_000,
+        },
+      );
+      if (m.kind !== 'json') continue;
+      if (m.data.type === 'room.synced') {
+        expect(syncedAt).toBeUndefined();
+        syncedAt = expected;
+        expect(m.data.nextN).toBe(expected);
+      } else {
+        expect(m.data.n).toBe(expected++);
+      }
+    }
+    expect(syncedAt).toBeGreaterThanOrEqual(total);
+    await closeAll([ann, nia, c.teacher], app);
+  }, 60_000);
+});

@@ -194,6 +194,26 @@ describe('room inputs on a paced clock', () => {
   });
 });
 
+describe('room notices', () => {
+  it('tells its feeds the virtual time about once a second while running, and not while paused', () => {
+    const clock = new FakeClock();
+    const room = makeRoom(clock);
+    const notices: Array<{ type: string; t?: number }> = [];
+    room.feeds.add({
+      onEntry() {},
+      onReset() {},
+      onNotice: (d) => void notices.push(JSON.parse(d.toString())),
+    });
+    clock.advance(3500);
+    const times = notices.filter((n) => n.type === 'room.time').map((n) => n.t);
+    expect(times).toEqual([1000, 2000, 3000]);
+    room.pause();
+    notices.length = 0;
+    clock.advance(5000);
+    expect(notices).toEqual([]);
+  });
+});
+
 describe('replay (what persistence builds on)', () => {
   /** A class session: handshake, data, a fault, hold mode, stepping, close, with the clock running and paused. */
   function session(clock: FakeClock, room: Room) {
