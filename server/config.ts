@@ -10,7 +10,7 @@ import { LIMITS, type Limits } from '../shared/protocol/limits.ts';
 import type { LinkSettings } from '../shared/sim/link.ts';
 import type { PacerClock } from '../shared/sim/pacer.ts';
 import type { TcpConfig } from '../shared/tcp/config.ts';
-import type { Room, RoomInput } from './lab/room.ts';
+import type { RoomHooks } from './lab/room.ts';
 
 export interface BuildOptions {
   /** Fastify logger option (tests pass false). */
@@ -32,8 +32,8 @@ export interface BuildOptions {
   running?: boolean;
   /** Timers for the room clocks (default: real timers). */
   timers?: PacerClock<unknown>;
-  /** Called with every room input as it is applied (the persistence hook). */
-  onInput?: (room: Room, input: RoomInput) => void;
+  /** Told about every room's inputs and resets (the persistence hooks). */
+  hooks?: RoomHooks;
 }
 
 export interface ServerConfig {
@@ -46,7 +46,7 @@ export interface ServerConfig {
   speed: number;
   running: boolean;
   timers: PacerClock<unknown>;
-  onInput: ((room: Room, input: RoomInput) => void) | undefined;
+  hooks: RoomHooks;
 }
 
 export const REAL_TIMERS: PacerClock<ReturnType<typeof setTimeout>> = {
@@ -66,7 +66,7 @@ export function resolveConfig(opts: BuildOptions): ServerConfig {
     speed: opts.speed ?? CLASSROOM_CLOCK.speed,
     running: opts.running ?? CLASSROOM_CLOCK.running,
     timers: opts.timers ?? REAL_TIMERS,
-    onInput: opts.onInput,
+    hooks: opts.hooks ?? {},
   };
 }
 

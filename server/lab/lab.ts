@@ -13,7 +13,7 @@ import type { TcpConfig } from '../../shared/tcp/config.ts';
 import type { Connection } from './connection.ts';
 import { refuse } from './errors.ts';
 import { Feed } from './feed.ts';
-import { Room, type RoomInput } from './room.ts';
+import { Room, type RoomHooks } from './room.ts';
 import { Session } from './session.ts';
 
 export interface LabOptions {
@@ -25,7 +25,7 @@ export interface LabOptions {
   running: boolean;
   timers: PacerClock<unknown>;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
-  onInput?: (room: Room, input: RoomInput) => void;
+  hooks: RoomHooks;
 }
 
 export class LabClass {
@@ -110,7 +110,7 @@ export class Lab {
       onSummary: () => this.classChanged(klass),
       onCrash: (r, error) =>
         o.log.error({ room: r.id, err: error }, 'room stopped: the engine or simulator threw'),
-      ...(o.onInput ? { onInput: o.onInput } : {}),
+      hooks: o.hooks,
     });
     klass.rooms.set(id, room);
     this.rooms.set(id, room);

@@ -80,6 +80,14 @@ export type InputBody = RoomInput extends infer T
     : never
   : never;
 
+/** What a room tells the outside world about its run (persistence builds on these). */
+export interface RoomHooks {
+  /** Every input, as it is applied (not during replay). */
+  onInput?: (room: Room, input: RoomInput) => void;
+  /** A reset: a new epoch starts with empty history and inputs. */
+  onReset?: (room: Room, epoch: number) => void;
+}
+
 export interface RoomOptions {
   id: number;
   name: string;
@@ -94,8 +102,7 @@ export interface RoomOptions {
   timers: PacerClock<unknown>;
   /** Called when something in the room's summary (seats, people, name) changed. */
   onSummary?: (room: Room) => void;
-  /** Called with every input as it is applied (persistence hooks in here). */
-  onInput?: (room: Room, input: RoomInput) => void;
+  hooks?: RoomHooks;
   /** Called when the engine or simulator throws: the room is paused and marked broken. */
   onCrash?: (room: Room, error: unknown) => void;
 }
@@ -337,7 +344,7 @@ export class Room {
         refuse('TCPLAB_ENGINE', `the simulator failed on this input: ${(e as Error).message}`);
       }
       this.inputs.push(input);
-      this.opts.onInput?.(this, input);
+      this.opts.hooks?.onInput?.(this, input);
       return out;
     } finally {
       if (wasRunning && !this.broken) this.pacer.resume();
@@ -525,6 +532,7 @@ export class Room {
     this.resetState();
     this.epoch++;
     this.build();
+    this.opts.hooks?.onReset?.(this, this.epoch);
     for (const f of this.feeds) f.onReset();
     this.pushInfo();
     return this.epoch;

@@ -26,7 +26,7 @@ async function labPlugin(app: FastifyInstance, opts: { config: ServerConfig }): 
     running: config.running,
     timers: config.timers,
     log: app.log,
-    ...(config.onInput ? { onInput: config.onInput } : {}),
+    hooks: config.hooks,
   });
   app.decorate('lab', lab);
 

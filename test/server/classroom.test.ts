@@ -240,3 +240,34 @@ describe('a long history', () => {
     await closeAll([ann, nia, c.teacher], app);
   }, 60_000);
 });
+
+describe('persistence hooks', () => {
+  it('reports every input with its virtual time and event count, and every reset', async () => {
+    const inputs: Array<{ room: number; kind: string; at: number; seq: number }> = [];
+    const resets: Array<[number, number]> = [];
+    const { app, url } = await startApp({
+      running: false,
+      hooks: {
+        onInput: (room, input) =>
+          inputs.push({ room: room.id, kind: input.kind, at: input.at, seq: input.seq }),
+        onReset: (room, epoch) => resets.push([room.id, epoch]),
+      },
+    });
+    const c = await classroom(url, ['Ann']);
+    const ann = c.students[0]!;
+    const room = c.room;
+    await request(ann, { type: 'room.join', room });
+    await request(ann, { type: 'seat.take', room, seat: 'A' });
+    await request(ann, { type: 'sock.call', room, host: 'A', call: { op: 'socket' } });
+    await request(ann, { type: 'clock.step', room, ms: 250 });
+    await request(ann, { type: 'link.set', room, settings: { loss: 0.5 } });
+    await request(ann, { type: 'room.reset', room });
+    expect(inputs).toEqual([
+      { room, kind: 'call', at: 0, seq: 0 },
+      { room, kind: 'link', at: 250, seq: 0 },
+    ]);
+    expect(resets).toEqual([[room, 1]]);
+    expect(app.lab.rooms.get(room)!.inputs).toEqual([]);
+    await closeAll([ann, c.teacher], app);
+  });
+});
