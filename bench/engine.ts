@@ -2,13 +2,17 @@
  * Engine benchmark: one bulk transfer through the simulator in bench mode, the same workload as
  * our ns-3 3.37 reference run on this machine.
  *
- *   npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--seed N] [--json]
+ *   npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--seed N] [--json] [--full]
+ *
+ * `--full` runs the same transfer in the simulator's full mode (packets encoded, decoded and
+ * checksummed) to cross-check that bench mode changes nothing but the speed.
  *
  * Defaults: 64 MiB from A to B over 100 Mbit/s with 10 ms one-way delay, 1 % random loss of the
  * segments travelling A→B (ACKs are not lost), MSS 1460, NewReno without SACK, 1 MiB send and
  * receive buffers, minimum RTO 1 s (ns-3's default). Bench mode keeps no per-segment history,
  * encodes no hex and turns timer tracing off, so memory stays bounded by the socket buffers.
  */
+import os from 'node:os';
 import { Network } from '../shared/sim/network.ts';
 import { PROFILES, type TcpConfig } from '../shared/tcp/config.ts';
 import type { CallResult, HostEvent } from '../shared/tcp/types.ts';
@@ -23,11 +27,14 @@ interface Options {
   delayMs: number;
   rateBps: number;
   minRtoMs: number;
+  queuePackets: number;
   seed: number;
   json: boolean;
+  /** Run in the simulator's full mode (hex, decoded bytes) to cross-check bench mode. */
+  full: boolean;
 }
 
-const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--seed N] [--json]`;
+const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--queue PACKETS] [--seed N] [--json] [--full]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -36,8 +43,10 @@ function parseArgs(argv: string[]): Options {
     delayMs: 10,
     rateBps: 100e6,
     minRtoMs: 1000,
+    queuePackets: 100,
     seed: 1,
     json: false,
+    full: false,
   };
   const num = (flag: string, v: string | undefined, ok: (n: number) => boolean): number => {
     const n = Number(v);
@@ -65,11 +74,17 @@ function parseArgs(argv: string[]): Options {
       case '--min-rto':
         o.minRtoMs = num(a, argv[++i], (n) => n > 0);
         break;
+      case '--queue':
+        o.queuePackets = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
+        break;
       case '--seed':
         o.seed = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
         break;
       case '--json':
         o.json = true;
+        break;
+      case '--full':
+        o.full = true;
         break;
       default:
         process.stderr.write(`bench:engine: unknown argument ${a}\n${USAGE}\n`);
@@ -106,11 +121,15 @@ function engineConfig(o: Options): Partial<TcpConfig> {
 interface Result {
   bytes: number;
   wallMs: number;
+  /** CPU time of this process during the run: less sensitive than wall time to a busy machine. */
+  cpuMs: number;
+  dataSegmentsPerCpuSecond: number;
   dataSegments: number;
   dataSegmentsPerSecond: number;
   simulatedS: number;
   retransmissions: number;
   segmentsDropped: number;
+  queueDrops: number;
   acks: number;
   peakRssMiB: number;
   peakHeapMiB: number;
@@ -148,13 +167,14 @@ function run(o: Options): Result {
   };
   const net = new Network({
     seed: o.seed,
-    mode: 'bench',
+    mode: o.full ? 'full' : 'bench',
+    keepTrace: false,
     onHostEvent,
     hosts: [
       { name: 'A', addr: 0x0a000001, config },
       { name: 'B', addr: 0x0a000002, config },
     ],
-    link: { delayMs: o.delayMs, rateBps: o.rateBps, queuePackets: 100 },
+    link: { delayMs: o.delayMs, rateBps: o.rateBps, queuePackets: o.queuePackets },
     links: [{ from: 'A', to: 'B', loss: o.loss }],
   });
   const chunk = new Uint8Array(MIB);
@@ -196,10 +216,11 @@ function run(o: Options): Result {
   let peakRss = 0;
   let peakHeap = 0;
   let events = 0;
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   while (doneAt === undefined) {
-    const info = net.step();
-    if (!info) throw new Error(`the transfer stalled at ${net.now} ms with ${received} of ${o.bytes} bytes`);
+    if (net.runEvents(1) === 0)
+      throw new Error(`the transfer stalled at ${net.now} ms with ${received} of ${o.bytes} bytes`);
     events++;
     if (pending.length > 0) drainPending();
     if ((events & 0xffff) === 0) {
@@ -209,6 +230,8 @@ function run(o: Options): Result {
     }
   }
   const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   const m = process.memoryUsage();
   peakRss = Math.max(peakRss, m.rss);
   peakHeap = Math.max(peakHeap, m.heapUsed);
@@ -219,16 +242,26 @@ function run(o: Options): Result {
   return {
     bytes: o.bytes,
     wallMs,
+    cpuMs,
+    dataSegmentsPerCpuSecond: ab.dataSent / (cpuMs / 1000),
     dataSegments: ab.dataSent,
     dataSegmentsPerSecond: ab.dataSent / (wallMs / 1000),
     simulatedS: doneAt / 1000,
     retransmissions: ab.retransmits,
     segmentsDropped: ab.dropped.loss + ab.dropped.queueFull,
+    queueDrops: ab.dropped.queueFull,
     acks: ba.sent,
     peakRssMiB: peakRss / MIB,
     peakHeapMiB: peakHeap / MIB,
     events,
   };
+}
+
+function loadavg(): string {
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 function main(): void {
@@ -246,9 +279,10 @@ function main(): void {
     `TCP Lab engine benchmark: ${f(o.bytes / MIB, 1)} MiB A→B, ${f(o.rateBps / 1e6, 1)} Mbit/s, ${o.delayMs} ms one-way, ` +
       `${f(o.loss * 100, 2)} % loss A→B, MSS 1460, NewReno, no SACK, 1 MiB buffers, min RTO ${o.minRtoMs} ms, seed ${o.seed}`,
     '',
-    `wall time                 ${f(r.wallMs)} ms`,
-    `data segments sent        ${f(r.dataSegments)} (${f(r.retransmissions)} retransmissions, ${f(r.segmentsDropped)} lost on the link)`,
+    `wall time                 ${f(r.wallMs)} ms   (CPU ${f(r.cpuMs)} ms; load average ${loadavg()})`,
+    `data segments sent        ${f(r.dataSegments)} (${f(r.retransmissions)} retransmissions; ${f(r.segmentsDropped)} segments lost, ${f(r.queueDrops)} of them to a full queue)`,
     `data segments / wall s    ${f(r.dataSegmentsPerSecond)}   (target ≥ ${f(TARGET_SEGMENTS_PER_SECOND)}; ns-3 ≈ ${f(NS3.segmentsPerSecond)}: ×${f(r.dataSegmentsPerSecond / NS3.segmentsPerSecond, 2)})`,
+    `data segments / CPU s     ${f(r.dataSegmentsPerCpuSecond)}`,
     `simulated completion      ${f(r.simulatedS, 2)} s${isDefault ? `   (ns-3 ≈ ${NS3.completionS} s: ×${f(r.simulatedS / NS3.completionS, 2)}, allowed ±35 %)` : ''}`,
     `ACKs sent by B            ${f(r.acks)}`,
     `simulator events          ${f(r.events)}`,
