@@ -724,7 +724,7 @@ export class Host implements SocketHost {
           return this.sendError(w, `connection is in ${sock.state}`);
         }
         const data = req.data;
-        if (w.sent < data.length) w.sent += sock.write(this.now, data.subarray(w.sent));
+        if (w.sent < data.length) w.sent += sock.write(this.now, data.subarray(w.sent), req.more ?? false);
         return w.sent === data.length ? ok(w.sent) : undefined;
       }
       case 'connect': {
@@ -885,10 +885,11 @@ export class Host implements SocketHost {
           else sock.cancelTimer('keepalive');
         } else if (opt === 'TCP_NODELAY') {
           sock.nodelay = on;
-          if (on) sock.output(this.now); // Linux pushes pending frames when Nagle is turned off
+          // Linux (TCP_NAGLE_PUSH): turning Nagle off pushes what is queued, even past TCP_CORK.
+          if (on) sock.pushPending(this.now);
         } else {
           sock.cork = on;
-          if (!on) sock.output(this.now);
+          if (!on) sock.pushPending(this.now);
         }
         return ok(0);
       }

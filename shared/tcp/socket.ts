@@ -156,6 +156,13 @@ export class TcpSocket {
   private keepaliveProbes = 0;
   /** End of the last small segment sent (Minshall's variant of Nagle, as Linux). */
   private sndSml = 0;
+  /** MSG_MORE on the last send(): more data follows, hold partial segments (Linux). */
+  moreHeld = false;
+  /** Sequence numbers just after the last byte of each unacknowledged write() without MSG_MORE. */
+  private pushMarks: number[] = [];
+  private maxFlight = 0;
+  private cwndUsageSeq = 0;
+  private wasCwndLimited = false;
   /** Bytes received and not yet acknowledged; and quick-ACKs left. */
   private unackedBytes = 0;
   private quickAcks = 0;
@@ -353,7 +360,9 @@ export class TcpSocket {
     const offerTs = isSynAck ? this.tsOk : c.timestamps;
     const offerSack = isSynAck ? this.sackOk : c.sack;
     const offerWs = isSynAck ? this.wsOk : c.windowScaling;
-    const opts: TcpOption[] = [{ kind: 'mss', value: c.mss }];
+    // Linux tcp_advertise_mss: TCP_MAXSEG set before connect/listen lowers the MSS we announce.
+    const mss = this.userMss > 0 ? Math.min(c.mss, this.userMss) : c.mss;
+    const opts: TcpOption[] = [{ kind: 'mss', value: mss }];
     // Linux's order: MSS, SACK-permitted, timestamps, NOP, window scale (tcp_options_write).
     if (offerSack && offerTs) opts.push({ kind: 'sack-permitted' });
     if (offerTs)
@@ -821,16 +830,13 @@ export class TcpSocket {
 
   private onNewAck(now: number, seg: TcpSegment, ack: number): void {
     const acked = seqDiff(ack, this.sndUna);
-    const flightBefore = this.flight;
-    const cwndLimited =
-      this.cc.cwnd < this.cc.ssthresh
-        ? flightBefore * 2 > this.cc.cwnd
-        : flightBefore + this.sendMss > this.cc.cwnd;
+    const cwndLimited = this.isCwndLimited;
     // Drop the acknowledged data bytes from the send queue.
     const dataAcked = seqDiff(seqLe(ack, this.dataEnd) ? ack : this.dataEnd, this.sndBufSeq);
     if (dataAcked > 0) {
       this.sendq.drop(dataAcked);
       this.sndBufSeq = seqAdd(this.sndBufSeq, dataAcked);
+      while (this.pushMarks.length > 0 && seqLe(this.pushMarks[0]!, this.sndBufSeq)) this.pushMarks.shift();
     }
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
@@ -1023,8 +1029,13 @@ export class TcpSocket {
     this.ackReason = 'ack';
   }
 
-  private sendData(now: number): void {
+  /**
+   * Sends new data (or resends after a timeout) as far as the windows allow. `pushNow` sends
+   * partial segments that TCP_CORK or MSG_MORE would hold (Linux TCP_NAGLE_PUSH).
+   */
+  private sendData(now: number, pushNow = false): void {
     const mss = this.sendMss;
+    let cwndLimited = false;
     for (;;) {
       const seq = this.sndNxt;
       const offset = seqDiff(seq, this.sndBufSeq);
@@ -1039,26 +1050,36 @@ export class TcpSocket {
           // window the peer offered (sender SWS avoidance) or it is all there is.
           const allowSmall = usable > 0 && (usable >= this.maxSndWnd / 2 || usable >= avail);
           if (!allowSmall) {
+            cwndLimited = this.cc.cwnd < this.sndWnd;
             this.armPersistIfNeeded(now);
-            return;
+            break;
           }
           len = usable;
         }
         if (len < mss && len === avail && !isRexmit && !this.finQueued) {
+          if ((this.cork || this.moreHeld) && !pushNow) {
+            // TCP_CORK / MSG_MORE: hold the partial segment; with nothing in flight the probe
+            // timer sends it (Linux's 200 ms ceiling on corking).
+            this.armPersistIfNeeded(now);
+            break;
+          }
           // Nagle (Minshall's variant, as Linux): hold a small segment while one is unacked.
-          if (this.cork) return;
-          if (!this.nodelay && seqGt(this.sndSml, this.sndUna)) return;
+          if (!this.nodelay && seqGt(this.sndSml, this.sndUna)) break;
         }
         const end = seqAdd(seq, len);
+        // PSH (Linux tcp_push): on the segment holding the end of a write() sent without
+        // MSG_MORE, and on the last segment of a burst the windows cut short (TSO bursts carry it).
+        const nextAvail = avail - len;
+        const lastOfBurst = nextAvail > 0 && usable - len < Math.min(nextAvail, mss);
         let flags = ACK;
-        if (end === this.dataEnd) flags |= PSH;
+        if (lastOfBurst || this.holdsPushMark(seq, end)) flags |= PSH;
         if (this.finQueued && end === this.dataEnd) flags |= FIN;
         const payload = this.sendq.peek(offset, len);
         const why: SendReason = isRexmit ? 'retransmit-rto' : 'data';
         this.emit(
           this.buildPacket(flags, seq, payload, this.dataOptions(now, true)),
           why,
-          isRexmit ? this.retries : undefined,
+          isRexmit ? Math.max(1, this.retries) : undefined,
         );
         this.afterSend(now, seq, end, flags, len < mss);
         continue;
@@ -1069,12 +1090,43 @@ export class TcpSocket {
         this.emit(
           this.buildPacket(ACK | FIN, seq, new Uint8Array(0), this.dataOptions(now, true)),
           why,
-          isRexmit ? this.retries : undefined,
+          isRexmit ? Math.max(1, this.retries) : undefined,
         );
         this.afterSend(now, seq, seq, ACK | FIN, false);
       }
-      return;
+      break;
     }
+    this.noteCwndUse(cwndLimited);
+  }
+
+  /**
+   * Linux tcp_cwnd_validate: remember the largest flight of the current window and whether cwnd
+   * was what stopped us, so an application-limited sender does not grow cwnd (RFC 7661).
+   */
+  private noteCwndUse(limited: boolean): void {
+    const flight = this.flight;
+    if (!seqLt(this.sndUna, this.cwndUsageSeq) || limited || flight > this.maxFlight) {
+      this.maxFlight = flight;
+      this.cwndUsageSeq = this.sndNxt;
+      this.wasCwndLimited = limited;
+    }
+  }
+
+  /** Whether [seq, end) holds the last byte of a write() that asked for a push. */
+  private holdsPushMark(seq: number, end: number): boolean {
+    for (const m of this.pushMarks) if (seqLt(seq, m) && seqLe(m, end)) return true;
+    return false;
+  }
+
+  /** Linux tcp_is_cwnd_limited. */
+  private get isCwndLimited(): boolean {
+    if (this.wasCwndLimited) return true;
+    return this.cc.cwnd < this.cc.ssthresh && this.cc.cwnd < 2 * this.maxFlight;
+  }
+
+  /** Sends what TCP_CORK or MSG_MORE held, once (setting TCP_NODELAY or clearing TCP_CORK). */
+  pushPending(now: number): void {
+    if (this.synchronized && this.state !== 'TIME-WAIT') this.sendData(now, true);
   }
 
   private afterSend(now: number, seq: number, end: number, flags: number, small: boolean): void {
@@ -1120,11 +1172,11 @@ export class TcpSocket {
       const seq = this.sndNxt;
       const len = Math.min(usable, avail, this.sendMss);
       const end = seqAdd(seq, len);
-      const flags = end === this.dataEnd ? ACK | PSH : ACK;
-      this.emit(
-        this.buildPacket(flags, seq, this.sendq.peek(offset, len), this.dataOptions(now, true)),
-        'persist-probe',
-      );
+      const flags = ACK | PSH; // Linux tcp_write_wakeup always pushes what it sends
+      // With room for the data it is a plain send (held by TCP_CORK or MSG_MORE), else a probe.
+      const why: SendReason =
+        len >= Math.min(avail, this.sendMss) && this.sndWnd > 0 ? 'data' : 'persist-probe';
+      this.emit(this.buildPacket(flags, seq, this.sendq.peek(offset, len), this.dataOptions(now, true)), why);
       this.afterSend(now, seq, end, flags, len < this.sendMss);
       return;
     }
@@ -1222,12 +1274,16 @@ export class TcpSocket {
   // Application calls (the host validates descriptors and blocking)
 
   /** Queues bytes for sending; returns how many fit in the send buffer. */
-  write(now: number, data: Uint8Array): number {
+  write(now: number, data: Uint8Array, more = false): number {
     const n = Math.min(data.length, this.sendSpace);
     if (n > 0) {
       if (this.sendq.length === 0 && this.sndUna === this.sndMax) this.firstUnackedAt = now;
       this.sendq.push(n === data.length ? data : data.subarray(0, n));
+      // MSG_MORE holds partial segments for this call's push only (Linux tcp_push).
+      if (!more) this.pushMarks.push(this.dataEnd);
+      this.moreHeld = more;
       this.output(now);
+      this.moreHeld = false;
     }
     return n;
   }

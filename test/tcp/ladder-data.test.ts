@@ -242,7 +242,8 @@ describe('zero window and persist probes', () => {
       w.ladderText(),
     ).toEqual([
       [0, 'A>B [ACK] seq=1 ack=1 len=1460', 65_535],
-      [0, 'A>B [ACK] seq=1461 ack=1 len=1460', 65_535],
+      // PSH on the last segment the window lets out, as Linux's TSO bursts carry it.
+      [0, 'A>B [PSH, ACK] seq=1461 ack=1 len=1460', 65_535],
       [50, 'B>A [ACK] seq=1 ack=2921 len=0', 0],
       // Probes: SEG.SEQ = SND.UNA − 1, no data (Linux tcp_xmit_probe_skb); RTO = 250 ms then doubling.
       [350, 'A>B [ACK] seq=2920 ack=1 len=0', 65_535],
