@@ -26,6 +26,7 @@ import {
   RST,
   SYN,
   segmentLength,
+  type TcpOption,
   type TcpSegment,
   URG,
 } from '../../shared/tcp/packet.ts';
@@ -572,6 +573,8 @@ export interface SegExpect {
   len?: number;
   payload?: Uint8Array | string;
   why?: SendReason;
+  /** The options, in order, as `optionsText` prints them (`mss 1460,sackOK,TS val 1 ecr 0`). */
+  opts?: string;
 }
 
 export function flagsOf(names: FlagName[]): number {
@@ -586,7 +589,10 @@ export class Rig {
   private out: Array<Extract<HostEvent, { type: 'transmit' }>> = [];
   private readonly results = new Map<number, CallResult>();
 
-  constructor(config: Partial<TcpConfig> = {}, profile: 'textbook' | 'linux' | 'packetdrill' = 'textbook') {
+  constructor(
+    config: Partial<TcpConfig> = {},
+    readonly profile: 'textbook' | 'linux' | 'packetdrill' = 'textbook',
+  ) {
     this.host = new Host({ name: 'H', addr: LOCAL_ADDR, profile, config: { iss: LOCAL_ISS, ...config } });
   }
 
@@ -691,6 +697,8 @@ export class Rig {
         expect([...g.seg.payload], `${msg}\nsegment ${i} payload`).toEqual([...want]);
       }
       if (e.why !== undefined) expect(g.why, `${msg}\nsegment ${i} why`).toBe(e.why);
+      if (e.opts !== undefined)
+        expect(optionsText(g.seg.options), `${msg}\nsegment ${i} options`).toBe(e.opts);
     });
   }
 
@@ -714,8 +722,12 @@ export class Rig {
 }
 
 /** A listening rig (fd 3 on LOCAL_PORT). */
-export function rigListen(config: Partial<TcpConfig> = {}, backlog = 128): { r: Rig; lfd: number } {
-  const r = new Rig(config);
+export function rigListen(
+  config: Partial<TcpConfig> = {},
+  backlog = 128,
+  profile: 'textbook' | 'linux' | 'packetdrill' = 'textbook',
+): { r: Rig; lfd: number } {
+  const r = new Rig(config, profile);
   const lfd = r.ok({ op: 'socket' }) as number;
   r.ok({ op: 'bind', fd: lfd, port: LOCAL_PORT });
   r.ok({ op: 'listen', fd: lfd, backlog });
@@ -742,3 +754,95 @@ export const L = (n: number): number => seqAdd(LOCAL_ISS, n);
 export const R = (n: number): number => seqAdd(REMOTE_ISS, n);
 
 export { segmentLength };
+
+// ---------------------------------------------------------------------------------------------
+// Options, printed as packetdrill and tcpdump print them
+
+/**
+ * `mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7`. SACK blocks print as `sack L:R` with
+ * `sackBase` subtracted (pass the ISN side's base to get relative numbers).
+ */
+export function optionsText(options: readonly TcpOption[], sackBase = 0): string {
+  return options
+    .map((o) => {
+      switch (o.kind) {
+        case 'eol':
+          return 'eol';
+        case 'nop':
+          return 'nop';
+        case 'mss':
+          return `mss ${o.value}`;
+        case 'wscale':
+          return `wscale ${o.shift}`;
+        case 'sack-permitted':
+          return 'sackOK';
+        case 'timestamps':
+          return `TS val ${o.tsval} ecr ${o.tsecr}`;
+        case 'sack':
+          return `sack ${o.blocks.map((b) => `${seqDiff(b.left, sackBase)}:${seqDiff(b.right, sackBase)}`).join(' ')}`;
+        default:
+          return `opt${o.type}`;
+      }
+    })
+    .join(',');
+}
+
+/** The timestamps option of a segment, if any. */
+export function tsOf(seg: TcpSegment): { tsval: number; tsecr: number } | undefined {
+  for (const o of seg.options) if (o.kind === 'timestamps') return { tsval: o.tsval, tsecr: o.tsecr };
+  return undefined;
+}
+
+/** The SACK blocks of a segment relative to `base` (`[[l, r], ...]`), or [] without SACK. */
+export function sackOf(seg: TcpSegment, base = 0): Array<[number, number]> {
+  for (const o of seg.options)
+    if (o.kind === 'sack') return o.blocks.map((b) => [seqDiff(b.left, base), seqDiff(b.right, base)]);
+  return [];
+}
+
+/** Options with the timestamp values blanked (`TS val * ecr *`), for comparing option layouts. */
+export function optionsShape(options: readonly TcpOption[]): string {
+  return optionsText(options).replace(/TS val \d+ ecr \d+/g, 'TS val * ecr *');
+}
+
+/**
+ * An established passive connection on a rig in any profile, the peer's SYN carrying `synOptions`
+ * (default: MSS 1460 only). Like `rigEstablished`; the peer's TSval starts at `peerTs` when
+ * timestamps are offered and the final ACK echoes our SYN-ACK's TSval.
+ */
+export function rigEstablishedWith(
+  opts: {
+    config?: Partial<TcpConfig>;
+    profile?: 'textbook' | 'linux' | 'packetdrill';
+    synOptions?: TcpOption[];
+    peerWindow?: number;
+    /** Time the peer's final ACK arrives (the handshake RTT sample). */
+    rtt?: number;
+  } = {},
+): { r: Rig; fd: number; lfd: number; synAck: TcpSegment } {
+  const { r, lfd } = rigListen(opts.config ?? {}, 128, opts.profile ?? 'textbook');
+  const peerWindow = opts.peerWindow ?? 65_535;
+  const synOptions = opts.synOptions ?? [{ kind: 'mss', value: 1460 }];
+  r.send({ flags: ['SYN'], seq: REMOTE_ISS, window: peerWindow, options: synOptions });
+  const out = r.take();
+  if (out.length !== 1 || flagText(out[0]!.seg.flags) !== '[SYN, ACK]')
+    throw new Error(`expected one SYN-ACK, got ${out.length} segment(s)`);
+  const synAck = out[0]!.seg;
+  const ts = tsOf(synAck);
+  const peerTs = synOptions.find((o) => o.kind === 'timestamps');
+  if (opts.rtt) r.advanceTo(r.now + opts.rtt);
+  const ackOptions: TcpOption[] =
+    ts && peerTs && peerTs.kind === 'timestamps'
+      ? [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsval: peerTs.tsval + 1, tsecr: ts.tsval }]
+      : [];
+  r.send({
+    flags: ['ACK'],
+    seq: seqAdd(REMOTE_ISS, 1),
+    ack: seqAdd(LOCAL_ISS, 1),
+    window: peerWindow,
+    options: ackOptions,
+  });
+  const fd = (r.ok({ op: 'accept', fd: lfd }) as { fd: number }).fd;
+  r.expectNothing('after the handshake');
+  return { r, fd, lfd, synAck };
+}
