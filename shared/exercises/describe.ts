@@ -25,6 +25,15 @@ function segmentNoun(p: Omit<SegmentPattern, 'kind'>, lang: Lang): string {
   const peer = other(p.from);
   if (p.acks !== undefined) {
     const whose = peer ?? say(lang, "the other side's", '对方');
+    const other = flags.map((f) => f.toUpperCase()).filter((f) => f !== 'ACK');
+    if (other.length > 0) {
+      const noun = flagsText([...other, 'ACK']);
+      return say(
+        lang,
+        `${noun} acknowledging ${peer ? `${whose}'s` : whose} ${p.acks}`,
+        `确认${whose}${peer ? ' 的' : '的'} ${p.acks} 的 ${noun}`,
+      );
+    }
     return say(
       lang,
       `ACK of ${peer ? `${whose}'s` : whose} ${p.acks}`,
@@ -38,7 +47,7 @@ function segmentNoun(p: Omit<SegmentPattern, 'kind'>, lang: Lang): string {
 }
 
 /** A pattern as a noun phrase: "a FIN from A (dropped)", "A 发出的 FIN（被丢弃）". */
-export function describePattern(p: Pattern, lang: Lang): string {
+export function describePattern(p: Pattern, lang: Lang, omitFrom = false): string {
   const nth = p.nth !== undefined ? `${ordinal(lang, p.nth)} ` : '';
   const nthTimes = p.nth !== undefined ? ordinal(lang, p.nth, '次') : '';
   switch (p.kind) {
@@ -73,7 +82,7 @@ export function describePattern(p: Pattern, lang: Lang): string {
       if (lang === 'en') {
         const body = `${nth}${rexmit ? 'retransmitted ' : ''}${noun}`;
         let s =
-          p.from !== undefined
+          p.from !== undefined && !omitFrom
             ? `${p.from}'s ${body}`
             : nth
               ? `the ${body}`
@@ -82,9 +91,14 @@ export function describePattern(p: Pattern, lang: Lang): string {
         const all = [...extras, ...(fateEn ? [fateEn] : [])];
         return all.length > 0 ? `${s} (${all.join(', ')})` : s;
       }
-      let s = p.from !== undefined ? `${p.from} ${rexmit ? '重传' : '发出'}的` : rexmit ? '重传的' : '';
+      let s =
+        p.from !== undefined && !omitFrom
+          ? `${p.from} ${rexmit ? '重传' : '发出'}的`
+          : rexmit
+            ? '重传的'
+            : '';
       if (p.to !== undefined && event !== 'arrive') s += `发往 ${p.to} 的`;
-      s += nth ? `${nth}${noun}` : `${/^[A-Za-z]/.test(noun) && s !== '' ? ' ' : ''}${noun}`;
+      s += nth ? `${nth.trim()}${noun}` : `${/^[A-Za-z]/.test(noun) && s !== '' ? ' ' : ''}${noun}`;
       const all = [...extras, ...(fateZh ? [fateZh] : [])];
       return all.length > 0 ? `${s}（${all.join('，')}）` : s;
     }

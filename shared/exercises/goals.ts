@@ -158,15 +158,14 @@ class GoalChecker {
       case 'all': {
         const vs = p.goals.map((g) => this.verdict(g));
         const unmet = vs.filter((v) => !v.met);
-        if (unmet.length > 0)
-          return {
-            met: false,
-            segments: [],
-            why: sentences(
-              this.lang,
-              unmet.map((v) => v.why ?? ''),
-            ),
-          };
+        if (unmet.length > 0) {
+          // Sub-goals often fail for the same reason: say it once.
+          const whys: string[] = [];
+          for (const w of unmet.map((v) => v.why ?? '')) {
+            if (!whys.some((k) => w.includes(k) || k.includes(w))) whys.push(w);
+          }
+          return { met: false, segments: [], why: sentences(this.lang, whys) };
+        }
         const ats = vs.map((v) => v.at).filter((t): t is number => t !== undefined);
         return {
           met: true,
@@ -319,9 +318,15 @@ class GoalChecker {
       });
       if (ok.length === 0) {
         const actual = [...new Set(cands.map((i) => (ix.events[i] as SegmentTrace).why ?? '?'))];
+        const noun = describePattern(
+          wantRexmit ? { ...identity, kind: 'retransmission' } : identity,
+          this.lang,
+          true,
+        ).replace(/^an? /, '');
+        const from = identity.from;
         return this.say(
-          `${cap(what)} went out (${names(cands)}), but it was sent for ${list('en', actual)}, not ${whys.join(' or ')}`,
-          `${what}发出过（${names(cands)}），但发送原因是 ${list('zh-CN', actual)}，而不是 ${whys.join(' 或 ')}`,
+          `No ${noun}${from ? ` from ${from}` : ''} was sent for ${whys.join(' or ')}: ${names(cands)} ${cands.length === 1 ? 'was' : 'were'} sent for ${list('en', actual)}`,
+          `${from ?? ''}没有因 ${whys.join(' 或 ')} 发送过${noun}：${names(cands)}的发送原因是 ${list('zh-CN', actual)}`,
         );
       }
       cands = ok;
@@ -335,9 +340,10 @@ class GoalChecker {
           const e = ix.events[i] as SegmentTrace;
           return `#${e.id} ${k}=${e[k] ?? '-'}`;
         });
+        const more = cands.length > 3 ? '…' : '';
         return this.say(
-          `${cap(what)} went out, but with ${list('en', seen)}, not ${k}=${want}`,
-          `${what}发出过，但 ${list('zh-CN', seen)}，而不是 ${k}=${want}`,
+          `${cap(what)}: ${list('en', seen)}${more}, never ${k}=${want}`,
+          `${what}：${list('zh-CN', seen)}${more}，从未出现 ${k}=${want}`,
         );
       }
       cands = ok;
@@ -364,7 +370,7 @@ class GoalChecker {
       const [en, zh] = verb[event] ?? [event, event];
       const kindOf = wantRexmit ? { ...identity, kind: 'retransmission' as const } : identity;
       const sender = identity.from;
-      const noun = describePattern({ ...kindOf, from: undefined }, this.lang);
+      const noun = describePattern(kindOf, this.lang, true);
       const head = sender
         ? this.say(
             `${sender} sent ${noun} ${times('en', cands.length)}`,
@@ -436,7 +442,7 @@ class GoalChecker {
 
   private neverSent(identity: SegmentPattern): string {
     const host = identity.from;
-    const noun = describePattern({ ...identity, from: undefined }, this.lang);
+    const noun = describePattern(identity, this.lang, true);
     const head = host
       ? this.say(`${host} never sent ${noun}`, `${host} 从未发出${noun}`)
       : this.say(`No ${noun.replace(/^an? /, '')} was sent`, `没有发出过${noun}`);
@@ -477,16 +483,45 @@ class GoalChecker {
   /** "A's connection is in ESTABLISHED (…waiting for…)" for each connection of `host`. */
   private stateSummary(host: string): string {
     const conns = this.ix.connections(host);
-    if (conns.length === 0) return this.say(`${host} has no connection`, `${host} 没有任何连接`);
-    const parts = conns.slice(-3).map(({ path }) => {
-      const last = path[path.length - 1]!;
-      const [en, zh] = WAITING[last.to];
-      return this.say(
-        `${host}'s connection is in ${last.to} (${en})`,
-        `${host} 的连接处于 ${last.to}（${zh}）`,
-      );
+    if (conns.length === 0) return this.noConnection(host);
+    const groups = new Map<string, number>();
+    for (const { path } of conns) {
+      const last = path[path.length - 1]!.to;
+      groups.set(last, (groups.get(last) ?? 0) + 1);
+    }
+    const parts = [...groups].map(([state, n]) => {
+      const [en, zh] = WAITING[state as TcpState];
+      return n === 1
+        ? this.say(`${host}'s connection is in ${state} (${en})`, `${host} 的连接处于 ${state}（${zh}）`)
+        : this.say(
+            `${host}'s ${n} connections are in ${state} (${en})`,
+            `${host} 的 ${n} 个连接处于 ${state}（${zh}）`,
+          );
     });
     return sentences(this.lang, parts);
+  }
+
+  /** Why `host` has no connection: nobody listened, or nothing ever arrived. */
+  private noConnection(host: string): string {
+    const ix = this.ix;
+    const refused = ix.find({ kind: 'discard', host: host as Seat, reason: 'no-socket' })[0];
+    if (refused !== undefined) {
+      const d = ix.events[refused] as Extract<TraceEvent, { type: 'discard' }>;
+      const seg = d.id !== undefined ? ix.sendOf(d.id) : undefined;
+      if (seg && seg.flags.includes('SYN')) {
+        return this.say(
+          `nothing on ${host} was listening on port ${seg.dport}, so ${host} answered ${segmentName(seg, 'en')} with RST`,
+          `${host} 上没有套接字在监听 ${seg.dport} 端口，所以 ${host} 用 RST 回应了 ${segmentName(seg, 'zh-CN')}`,
+        );
+      }
+    }
+    const listens = ix.histories.get(host);
+    return listens && listens.size > 0
+      ? this.say(
+          `${host} only listened; no connection was ever made to it`,
+          `${host} 只是在监听，从没有连接建立`,
+        )
+      : this.say(`${host} has no connection at all`, `${host} 根本没有连接`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -524,33 +559,18 @@ class GoalChecker {
   private stateReason(host: Seat, state: TcpState): string {
     const ix = this.ix;
     const conns = ix.connections(host);
-    if (conns.length === 0) {
-      const listens = ix.histories.get(host);
-      return listens && listens.size > 0
-        ? this.say(
-            `${host} only listened; no connection was ever made to it`,
-            `${host} 只是在监听，从没有连接建立`,
-          )
-        : this.say(`${host} has no connection at all`, `${host} 根本没有连接`);
-    }
+    if (conns.length === 0) return this.noConnection(host);
     const parts: string[] = [];
-    const shown = conns.slice(-3);
-    if (conns.length > 3)
+    const paths = new Map<string, number>();
+    for (const { path } of conns) paths.set(this.pathText(path), (paths.get(this.pathText(path)) ?? 0) + 1);
+    for (const [text, n] of paths) {
       parts.push(
-        this.say(
-          `${host} had ${conns.length} connections; the last 3:`,
-          `${host} 共有 ${conns.length} 个连接，最后 3 个：`,
-        ),
-      );
-    for (const { path } of shown) {
-      parts.push(
-        this.say(
-          `${host}'s connection went ${this.pathText(path)}`,
-          `${host} 的连接经历了 ${this.pathText(path)}`,
-        ),
+        n > 1
+          ? this.say(`${host}'s ${n} connections each went ${text}`, `${host} 的 ${n} 个连接都经历了 ${text}`)
+          : this.say(`${host}'s connection went ${text}`, `${host} 的连接经历了 ${text}`),
       );
     }
-    const { path } = shown[shown.length - 1]!;
+    const { path } = conns[conns.length - 1]!;
     const states = path.map((e) => e.to);
     const last = path[path.length - 1]!;
     const peer = other(host);
@@ -704,15 +724,12 @@ class GoalChecker {
     const who = p.host ?? this.say('Nobody', '没有人');
     const all = ix.find({ kind: 'timer', timer: p.timer, ...(p.host ? { host: p.host } : {}) });
     const act: Record<string, [string, string]> = {
-      set: ['set', '设置'],
-      fire: ['fired', '超时触发'],
-      cancel: ['cancelled', '取消'],
+      set: ['was never set', '从未被设置'],
+      fire: ['never fired', '从未超时触发'],
+      cancel: ['was never cancelled', '从未被取消'],
     };
-    const [en, zh] = act[p.action ?? ''] ?? ['used', '使用'];
-    const head = this.say(
-      `${who}'s ${p.timer} timer was never ${en}`,
-      `${who} 的 ${p.timer} 定时器从未被${zh}`,
-    );
+    const [en, zh] = act[p.action ?? ''] ?? ['was never used', '从未被使用'];
+    const head = this.say(`${who}'s ${p.timer} timer ${en}`, `${who} 的 ${p.timer} 定时器${zh}`);
     if (all.length === 0) return head;
     const shown = all.slice(0, 3).map((i) => eventName(ix, i, this.lang));
     return this.say(`${head} (seen: ${list('en', shown)})`, `${head}（出现过：${list('zh-CN', shown)}）`);
@@ -782,8 +799,8 @@ class GoalChecker {
       met: false,
       segments: [],
       why: this.say(
-        `${cap(describePattern(p.then, 'en'))} happened only before ${describePattern(p.first, 'en')}: ${eventName(ix, t, 'en')}${cause ? `, ${cause}` : ''}, came before ${first}`,
-        `${describePattern(p.then, 'zh-CN')}只发生在${describePattern(p.first, 'zh-CN')}之前：${eventName(ix, t, 'zh-CN')}${cause ? `（${cause}）` : ''}，早于 ${first}`,
+        `${cap(describePattern(p.then, 'en'))} happened only before ${describePattern(p.first, 'en')}: ${eventName(ix, t, 'en')}${cause ? ` (${cause})` : ''} came before ${first}`,
+        `${describePattern(p.then, 'zh-CN')}只发生在${describePattern(p.first, 'zh-CN')}之前：${eventName(ix, t, 'zh-CN')}${cause ? `（${cause}）` : ''}早于 ${first}`,
       ),
     };
   }
@@ -818,7 +835,7 @@ class GoalChecker {
       segments: [],
       why: p.before
         ? this.say(
-            `${cap(describePattern(p.event, 'en'))} must not happen before ${describePattern(p.before, 'en')}, but ${what}${cause ? `, ${cause}` : ''}, came before ${before}`,
+            `${cap(describePattern(p.event, 'en'))} must not happen before ${describePattern(p.before, 'en')}, but ${what}${cause ? ` (${cause})` : ''} came before ${before}`,
             `${describePattern(p.event, 'zh-CN')}不应发生在${describePattern(p.before, 'zh-CN')}之前，但 ${what}${cause ? `（${cause}）` : ''}早于 ${before}`,
           )
         : this.say(

@@ -41,7 +41,7 @@ export function list(lang: Lang, items: readonly string[]): string {
   if (items.length <= 1) return items[0] ?? '';
   const head = items.slice(0, -1);
   const last = items[items.length - 1]!;
-  return lang === 'en' ? `${head.join(', ')} and ${last}` : `${head.join('、')} 和 ${last}`;
+  return lang === 'en' ? `${head.join(', ')} and ${last}` : `${head.join('、')}和${last}`;
 }
 
 /** "1 time" / "3 times" / "3 次". */
