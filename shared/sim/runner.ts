@@ -321,9 +321,19 @@ function buildHostConfig(base: TcpConfig, s: Scenario, host: string): TcpConfig 
   const config: TcpConfig = { ...base, ...(s.config ?? {}), ...(s.hosts?.[host]?.config ?? {}) };
   // Unless told otherwise, each host's own generator is seeded from the scenario's seed.
   if (s.config?.seed === undefined && s.hosts?.[host]?.config?.seed === undefined) {
-    config.seed = (s.seed + hostIndex(s, host)) >>> 0;
+    config.seed = hostSeed(s.seed, hostIndex(s, host));
   }
   return config;
+}
+
+/**
+ * A host's generator seed from the scenario seed: hashed, so that two hosts never share a stream
+ * (the engine mixes in its address with XOR, which a plain `seed + index` could cancel out).
+ */
+function hostSeed(seed: number, index: number): number {
+  let h = Math.imul((seed ^ 0x9e3779b9) >>> 0, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  return (h ^ (h >>> 15)) >>> 0;
 }
 
 function hostIndex(s: Scenario, host: string): number {

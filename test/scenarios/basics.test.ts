@@ -31,6 +31,7 @@ describe('opening and data', () => {
     const [syn, synAck] = segments(trace);
     // Each side picks its own ISN; relative numbers start at 0 on each side.
     expect(synAck!.ack).toBe((syn!.seq + 1) >>> 0);
+    expect(synAck!.seq).not.toBe(syn!.seq);
     expect(syn!.options).toEqual([{ kind: 'mss', value: 1460 }]);
   });
 
