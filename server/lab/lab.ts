@@ -130,6 +130,7 @@ export class Lab {
       );
     const s = this.addSession(name.trim(), 'student', klass);
     klass.sessions.add(s);
+    this.classChanged(klass);
     return s;
   }
 
@@ -180,6 +181,7 @@ export class Lab {
     conn.session = s;
     if (s.offlineTimer) clearTimeout(s.offlineTimer);
     s.offlineTimer = undefined;
+    if (s.klass) this.classChanged(s.klass);
   }
 
   /** Sends what a (re)joined session needs: welcome, class state, and its room(s). */
@@ -216,6 +218,7 @@ export class Lab {
     s.offlineTimer = setTimeout(() => this.expire(s), this.limits.seatGraceMs);
     s.offlineTimer.unref?.();
     if (s.room) s.room.pushInfo();
+    if (s.klass) this.classChanged(s.klass);
   }
 
   /** An offline session's grace ran out: it leaves its room and its token stops working. */
@@ -226,6 +229,7 @@ export class Lab {
     for (const r of this.rooms.values())
       for (const seat of ['A', 'B'] as const) if (r.seats[seat] === s) this.freeSeat(r, seat);
     s.klass?.sessions.delete(s);
+    if (s.klass) this.classChanged(s.klass);
     this.byToken.delete(s.token);
     this.byId.delete(s.id);
   }
@@ -357,6 +361,12 @@ export class Lab {
       code: klass.code,
       name: klass.name,
       rooms: [...klass.rooms.values()].map((r) => r.summary()),
+      people: [...klass.sessions].map((s) => ({
+        session: s.id,
+        name: s.name,
+        online: s.online,
+        room: s.room?.id ?? null,
+      })),
     };
   }
 

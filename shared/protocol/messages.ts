@@ -380,6 +380,15 @@ export const SERVER_SCHEMAS = {
     code: Type.String(),
     name: Type.String(),
     rooms: Type.Array(RoomSummary),
+    /** Everyone who joined the class: what the instructor pairs into seats (`seat.assign`). */
+    people: Type.Array(
+      Type.Object({
+        session: Type.String(),
+        name: Type.String(),
+        online: Type.Boolean(),
+        room: Type.Union([Type.Integer(), Type.Null()]),
+      }),
+    ),
   }),
   'room.snapshot': Type.Object({
     type: Type.Literal('room.snapshot'),

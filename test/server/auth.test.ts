@@ -104,11 +104,16 @@ describe('seats', () => {
   });
 
   it('lets the instructor pair students into seats', async () => {
-    const { teacher, students, room } = await setup(['Ann']);
+    const { teacher, students, room, code } = await setup(['Ann']);
     const ann = students[0]!;
-    const welcome = received(ann).find((m) => m.kind === 'json' && m.data.type === 'welcome');
-    const id = welcome?.kind === 'json' ? (welcome.data.session as Data).id : undefined;
-    expect(id).toMatch(/^s\d+$/);
+    // The instructor finds Ann in the class roster.
+    await request(teacher, { type: 'class.watch', code });
+    const state = received(teacher).find((m) => m.kind === 'json' && m.data.type === 'class.state');
+    const people = state?.kind === 'json' ? (state.data.people as Data[]) : [];
+    expect(people).toEqual([
+      { session: expect.stringMatching(/^s\d+$/), name: 'Ann', online: true, room: null },
+    ]);
+    const id = people[0]!.session;
     await request(teacher, { type: 'seat.assign', room, seat: 'B', session: id });
     const info = await nextOf(ann, 'room.snapshot');
     expect(info.room).toBe(room);
