@@ -96,8 +96,11 @@ export class ReceiveBuffer {
   private oooTotal = 0;
   /** Sequence number of a FIN that arrived out of order, if any. */
   oooFinSeq: number | undefined;
-  /** The most recently changed out-of-order block's start, for the first SACK block (RFC 2018). */
-  private lastOooSeq: number | undefined;
+  /**
+   * Sequence numbers of out-of-order arrivals, most recent first: a block's place in the SACK
+   * option is that of its most recent arrival (RFC 2018 §4; Linux keeps selective_acks this way).
+   */
+  private recency: number[] = [];
 
   get oooBytes(): number {
     return this.oooTotal;
@@ -152,7 +155,7 @@ export class ReceiveBuffer {
       this.oooTotal += p.data.length;
     }
     this.ooo.sort((a, b) => seqDiff(a.seq, b.seq));
-    this.lastOooSeq = seq;
+    this.recency = [seq, ...this.recency.filter((r) => r !== seq)].slice(0, 16);
   }
 
   private pullContiguous(rcvNxt: number): number {
@@ -172,19 +175,19 @@ export class ReceiveBuffer {
 
   /** SACK blocks (RFC 2018): contiguous out-of-order ranges, the most recently changed first. */
   sackBlocks(max: number): Array<{ left: number; right: number }> {
-    const blocks: Array<{ left: number; right: number }> = [];
+    const blocks: Array<{ left: number; right: number; rank: number }> = [];
     for (const q of this.ooo) {
       const last = blocks[blocks.length - 1];
       const end = seqAdd(q.seq, q.data.length);
       if (last && last.right === q.seq) last.right = end;
-      else blocks.push({ left: q.seq, right: end });
+      else blocks.push({ left: q.seq, right: end, rank: Number.POSITIVE_INFINITY });
     }
-    const recent = this.lastOooSeq;
-    if (recent !== undefined) {
-      const i = blocks.findIndex((b) => seqLe(b.left, recent) && seqLt(recent, b.right));
-      if (i > 0) blocks.unshift(...blocks.splice(i, 1));
+    for (const b of blocks) {
+      const i = this.recency.findIndex((r) => seqLe(b.left, r) && seqLt(r, b.right));
+      if (i >= 0) b.rank = i;
     }
-    return blocks.slice(0, max);
+    blocks.sort((a, b) => a.rank - b.rank || seqDiff(a.left, b.left));
+    return blocks.slice(0, max).map(({ left, right }) => ({ left, right }));
   }
 
   clear(): void {
@@ -192,5 +195,6 @@ export class ReceiveBuffer {
     this.ooo = [];
     this.oooTotal = 0;
     this.oooFinSeq = undefined;
+    this.recency = [];
   }
 }

@@ -14,7 +14,7 @@ import { decodePacket } from './codec.ts';
 import { buildConfig, PROFILES, type TcpConfig } from './config.ts';
 import { ACK, ipToString, type Packet, RST, SYN, segmentLength } from './packet.ts';
 import { seqAdd, seqGt } from './seq.ts';
-import { type SocketHost, TcpSocket } from './socket.ts';
+import { findTimestamps, type SocketHost, TcpSocket } from './socket.ts';
 import {
   type CallRequest,
   type CallResult,
@@ -258,11 +258,16 @@ export class Host implements SocketHost {
     if (sock && sock.state !== 'CLOSED') {
       if (sock.state === 'TIME-WAIT' && seg.flags & SYN && !(seg.flags & (ACK | RST))) {
         // Linux tcp_timewait_state_process: a new SYN above RCV.NXT may reuse the 4-tuple.
+        // Accept it when its sequence number is above RCV.NXT, or (RFC 6191) its timestamp is
+        // newer than TS.Recent; the new ISN continues past the old connection's.
         const listener = this.listeners.get(seg.dstPort);
-        if (listener && seqGt(seg.seq, sock.rcvNxt)) {
+        const ts = sock.tsOk ? findTimestamps(seg) : undefined;
+        const newer = seqGt(seg.seq, sock.rcvNxt) || (ts !== undefined && seqGt(ts.tsval, sock.tsRecent));
+        if (listener && newer) {
+          const iss = seqAdd(sock.sndMax, 65_537);
           sock.abort(this.now, 'TIME-WAIT ended early: a new SYN reused the connection', undefined);
           this.reap();
-          this.onListen(listener, pkt);
+          this.onListen(listener, pkt, iss);
           return;
         }
       }
@@ -303,7 +308,7 @@ export class Host implements SocketHost {
   }
 
   /** RFC 9293 §3.10.7.2: LISTEN, with Linux's SYN queue and accept queue limits. */
-  private onListen(listener: TcpSocket, pkt: Packet): void {
+  private onListen(listener: TcpSocket, pkt: Packet, iss?: number): void {
     const seg = pkt.tcp;
     if (seg.flags & RST) {
       this.discard(listener, pkt, 'no-socket', 'RST to a listening socket ignored');
@@ -341,7 +346,7 @@ export class Host implements SocketHost {
     child.state = 'LISTEN'; // the RFC's diagram: the listener's copy moves LISTEN → SYN-RECEIVED
     child.reuseAddr = listener.reuseAddr;
     listener.synQueue.push(child);
-    child.openPassive(this.now, listener, pkt);
+    child.openPassive(this.now, listener, pkt, iss);
     this.conns.set(connKey(child.localPort, child.remoteAddr, child.remotePort), child);
   }
 
@@ -682,7 +687,9 @@ export class Host implements SocketHost {
   /** accept/recv/send and blocked connect/close: the result if the call can finish now. */
   private attempt(w: Wait, table: Map<number, TcpSocket>): CallResult | undefined {
     const sock = w.sock;
-    if (table.get(w.fd) !== sock) return err('EBADF', `descriptor ${w.fd} was closed`);
+    // A lingering close() has already released its descriptor.
+    if (w.req.op !== 'close' && table.get(w.fd) !== sock)
+      return err('EBADF', `descriptor ${w.fd} was closed`);
     const req = w.req;
     switch (req.op) {
       case 'accept': {

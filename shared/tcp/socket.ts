@@ -154,6 +154,8 @@ export class TcpSocket {
   private firstUnackedAt = 0;
   private persistBackoff = 0;
   private keepaliveProbes = 0;
+  /** When the last acceptable segment arrived (keep-alive idle time). */
+  private lastRcvAt = 0;
   /** End of the last small segment sent (Minshall's variant of Nagle, as Linux). */
   private sndSml = 0;
   /** MSG_MORE on the last send(): more data follows, hold partial segments (Linux). */
@@ -365,9 +367,11 @@ export class TcpSocket {
     const opts: TcpOption[] = [{ kind: 'mss', value: mss }];
     // Linux's order: MSS, SACK-permitted, timestamps, NOP, window scale (tcp_options_write).
     if (offerSack && offerTs) opts.push({ kind: 'sack-permitted' });
-    if (offerTs)
+    if (offerTs) {
+      // Without SACK-permitted to share the word, two NOPs align the timestamps.
+      if (!offerSack) opts.push({ kind: 'nop' }, { kind: 'nop' });
       opts.push({ kind: 'timestamps', tsval: this.tsVal(now), tsecr: isSynAck ? this.tsRecent : 0 });
-    else if (offerSack) opts.push({ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack-permitted' });
+    } else if (offerSack) opts.push({ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack-permitted' });
     if (offerWs) opts.push({ kind: 'nop' }, { kind: 'wscale', shift: c.windowShift });
     return opts;
   }
@@ -451,11 +455,11 @@ export class TcpSocket {
       this.rttStart = now;
     }
     this.emit(pkt, isSynAck ? 'syn-ack' : 'syn', rexmit ? Math.max(1, this.retries) : undefined);
-    if (!this.timers.has('retransmit')) this.setTimer('retransmit', now + this.rtt.rto);
+    if (!this.timers.has('retransmit')) this.setTimer('retransmit', this.rexmitDeadline(now));
   }
 
   /** Passive open: a child of a listener answering `syn` with SYN-ACK. */
-  openPassive(now: number, listener: TcpSocket, pkt: Packet): void {
+  openPassive(now: number, listener: TcpSocket, pkt: Packet, iss?: number): void {
     const seg = pkt.tcp;
     this.parent = listener;
     this.localAddr = pkt.ip.dst;
@@ -470,7 +474,7 @@ export class TcpSocket {
     this.keepalive = listener.keepalive;
     this.userTimeoutMs = listener.userTimeoutMs;
     this.userMss = listener.userMss;
-    this.iss = this.host.nextIss();
+    this.iss = iss ?? this.host.nextIss();
     this.tsBase = this.host.tsOffset();
     this.initSendSeq();
     this.irs = seg.seq;
@@ -571,6 +575,7 @@ export class TcpSocket {
       return;
     }
     if (ts && seqLe(seg.seq, this.lastAckSent) && seqGe(ts.tsval, this.tsRecent)) this.tsRecent = ts.tsval;
+    this.lastRcvAt = now;
 
     // Second: RST (RFC 5961 §3.2): exact match resets, in-window elicits a challenge ACK.
     if (seg.flags & RST) {
@@ -603,7 +608,7 @@ export class TcpSocket {
         // A retransmitted SYN: answer with the SYN-ACK again and push the SYN-ACK timer back
         // (Linux tcp_check_req → inet_rtx_syn_ack).
         this.sendSyn(now, true);
-        this.setTimer('retransmit', now + this.rtt.rto);
+        this.setTimer('retransmit', this.rexmitDeadline(now));
         return;
       }
       this.host.discard(
@@ -645,6 +650,7 @@ export class TcpSocket {
         'ESTABLISHED',
         simultaneousSynAck ? 'SYN-ACK received (simultaneous open)' : 'ACK of our SYN-ACK received',
       );
+      this.armKeepalive(now);
       if (this.parent) this.host.childEstablished(this);
     }
     if (!this.processAck(now, pkt)) return;
@@ -721,6 +727,7 @@ export class TcpSocket {
       this.ackSyn(now, seg);
       this.everConnected = true;
       this.setState('ESTABLISHED', 'SYN-ACK received');
+      this.armKeepalive(now);
       if (seg.payload.length > 0) this.receiveData(now, seqAdd(seg.seq, 1), seg.payload, false);
       this.sendAck(now);
       this.output(now);
@@ -753,7 +760,7 @@ export class TcpSocket {
     this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
     this.sndWl1 = seg.seq;
     this.sndWl2 = seg.ack;
-    if (this.keepalive) this.armKeepalive(now);
+    this.lastRcvAt = now;
   }
 
   /**
@@ -863,8 +870,7 @@ export class TcpSocket {
 
     // RFC 6298 §5.2–5.3.
     if (this.sndUna === this.sndMax) this.cancelTimer('retransmit');
-    else this.setTimer('retransmit', now + this.rtt.rto);
-    if (this.keepalive) this.armKeepalive(now);
+    else this.setTimer('retransmit', this.rexmitDeadline(now));
   }
 
   private onDupAck(now: number, ack: number): void {
@@ -872,7 +878,7 @@ export class TcpSocket {
     if (action === 'fast-retransmit') {
       this.rttSeq = undefined;
       this.retransmitHead(now, 'retransmit-fast');
-      this.setTimer('retransmit', now + this.rtt.rto);
+      this.setTimer('retransmit', this.rexmitDeadline(now));
       this.host.ccEvent(this, 'third duplicate ACK: fast retransmit');
     } else if (this.config.traceTimers) {
       this.host.ccEvent(this, `duplicate ACK #${this.cc.dupAcks}`);
@@ -1140,7 +1146,7 @@ export class TcpSocket {
     this.sndNxt = next;
     if (seqGt(next, this.sndMax)) this.sndMax = next;
     if (small) this.sndSml = end;
-    if (!this.timers.has('retransmit')) this.setTimer('retransmit', now + this.rtt.rto);
+    if (!this.timers.has('retransmit')) this.setTimer('retransmit', this.rexmitDeadline(now));
     if (this.timers.has('persist')) this.cancelTimer('persist');
   }
 
@@ -1239,7 +1245,7 @@ export class TcpSocket {
     this.rttSeq = undefined;
     if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED') {
       this.sendSyn(now, true);
-      this.setTimer('retransmit', now + this.rtt.rto);
+      this.setTimer('retransmit', this.rexmitDeadline(now));
       return;
     }
     // RFC 5681 §3.1 / RFC 6582 §4: collapse cwnd and go back to SND.UNA. The head segment is
@@ -1248,9 +1254,20 @@ export class TcpSocket {
     this.host.ccEvent(this, 'retransmission timeout');
     const resent = this.retransmitHead(now, 'retransmit-rto');
     this.sndNxt = seqAdd(this.sndUna, resent);
-    this.setTimer('retransmit', now + this.rtt.rto);
+    this.setTimer('retransmit', this.rexmitDeadline(now));
     this.sendData(now);
     if (this.ackNow) this.sendAck(now);
+  }
+
+  /**
+   * When the retransmission timer should fire: one RTO from now, but never after the
+   * TCP_USER_TIMEOUT deadline of the oldest unacknowledged data (Linux
+   * tcp_clamp_rto_to_user_timeout).
+   */
+  private rexmitDeadline(now: number): number {
+    const at = now + this.rtt.rto;
+    if (this.userTimeoutMs <= 0 || !this.synchronized) return at;
+    return Math.max(now, Math.min(at, this.firstUnackedAt + this.userTimeoutMs));
   }
 
   armKeepalive(now: number): void {
@@ -1259,15 +1276,32 @@ export class TcpSocket {
     this.setTimer('keepalive', now + this.config.keepaliveIdleMs);
   }
 
+  /**
+   * Linux tcp_keepalive_timer: idle time counts from the last segment received; nothing is probed
+   * while data is in flight or waiting; an answered probe starts a new idle period; after the last
+   * unanswered probe the connection is reset and fails with ETIMEDOUT.
+   */
   private onKeepalive(now: number): void {
     if (this.state !== 'ESTABLISHED' && this.state !== 'CLOSE-WAIT') return;
-    if (this.keepaliveProbes >= this.config.keepaliveProbes) {
+    const c = this.config;
+    if (this.flight > 0 || seqLt(this.sndNxt, this.dataEnd)) {
+      this.setTimer('keepalive', now + c.keepaliveIdleMs);
+      return;
+    }
+    const idle = now - this.lastRcvAt;
+    if (idle < c.keepaliveIdleMs && (this.keepaliveProbes === 0 || idle < c.keepaliveIntervalMs)) {
+      this.keepaliveProbes = 0;
+      this.setTimer('keepalive', this.lastRcvAt + c.keepaliveIdleMs);
+      return;
+    }
+    if (this.keepaliveProbes >= c.keepaliveProbes) {
+      this.sendRst(now);
       this.abort(now, 'keep-alive probes unanswered: connection timed out', 'ETIMEDOUT');
       return;
     }
     this.keepaliveProbes++;
     this.sendControl(now, ACK, seqAdd(this.sndUna, -1), 'keepalive');
-    this.setTimer('keepalive', now + this.config.keepaliveIntervalMs);
+    this.setTimer('keepalive', now + c.keepaliveIntervalMs);
   }
 
   // ---------------------------------------------------------------------------------------------
