@@ -192,7 +192,10 @@ export function formatLadder(all: readonly TraceEvent[], opts: LadderOptions = {
 
   const trace = all.filter(
     (e) =>
-      (e.type !== 'timer' || e.action === 'fire' || opts.timers) &&
+      (e.type !== 'timer' ||
+        e.action === 'fire' ||
+        (e.action === 'set' && e.kind === 'time-wait') ||
+        opts.timers) &&
       (e.type !== 'cc' || opts.cc) &&
       (e.type !== 'socket' || opts.sockets),
   );
@@ -230,7 +233,11 @@ export function formatLadder(all: readonly TraceEvent[], opts: LadderOptions = {
         put(e.t, e.host, `sock ${e.sock}: ${e.from} → ${e.to}`);
         break;
       case 'timer':
-        put(e.t, e.host, `${e.kind} timer ${timerVerb(e.action)}`);
+        put(
+          e.t,
+          e.host,
+          `${e.kind} timer ${timerVerb(e.action)}${e.action === 'set' ? ` (fires at ${timeText(e.deadline)})` : ''}`,
+        );
         break;
       case 'discard':
         put(e.t, e.host, `${e.id === undefined ? 'segment' : `#${e.id}`} discarded: ${e.reason}`);
