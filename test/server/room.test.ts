@@ -284,3 +284,90 @@ describe('replay (what persistence builds on)', () => {
     );
   });
 });
+
+describe('random classroom chaos (seed 4242)', () => {
+  it('never breaks a room: 20 rooms × 300 random calls, faults, holds, steps and resets', () => {
+    let seed = 4242;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const clock = new FakeClock();
+    let refusals = 0;
+    for (let run = 0; run < 20; run++) {
+      const crashes: unknown[] = [];
+      const room = new Room({
+        id: run + 1,
+        name: 'R',
+        classCode: 'ABCD',
+        seed: run,
+        limits: { ...LIMITS, maxHistoryEvents: 1e9 },
+        link: { ...CLASSROOM_LINK, loss: rnd() * 0.3, duplicate: rnd() * 0.2, reorder: rnd() * 0.2 },
+        tcp: CLASSROOM_TCP,
+        speed: 10,
+        running: true,
+        timers: clock,
+        onCrash: (_r, e) => crashes.push(e),
+      });
+      for (let i = 0; i < 300; i++) {
+        const host = pick(['A', 'B'] as const);
+        const fd = pick([3, 4, 5, 6]);
+        const calls: SockCall[] = [
+          { op: 'socket' },
+          { op: 'socket', nonblocking: true },
+          { op: 'bind', fd, port: pick([80, 81]) },
+          { op: 'listen', fd, backlog: pick([0, 1, 5]) },
+          { op: 'connect', fd, addr: pick(['10.0.0.1', '10.0.0.2']), port: pick([80, 81]) },
+          { op: 'accept', fd },
+          { op: 'send', fd, data: 'x'.repeat(pick([1, 100, 3000])) },
+          { op: 'recv', fd, max: pick([1, 100, 65536]) },
+          { op: 'close', fd },
+          { op: 'shutdown', fd, how: pick(['SHUT_RD', 'SHUT_WR', 'SHUT_RDWR'] as const) },
+          { op: 'dup', fd },
+          { op: 'fork' },
+          { op: 'setsockopt', fd, opt: 'SO_LINGER', value: { onoff: true, lingerSec: 0 } },
+          {
+            op: 'setsockopt',
+            fd,
+            opt: pick(['SO_REUSEADDR', 'TCP_NODELAY', 'O_NONBLOCK'] as const),
+            value: true,
+          },
+        ];
+        try {
+          const r = rnd();
+          if (r < 0.75) room.input({ kind: 'call', host, call: pick(calls) });
+          else if (r < 0.8) room.input({ kind: 'hold', on: rnd() < 0.5 });
+          else if (r < 0.85 && room.info().held.length > 0)
+            room.input({
+              kind: 'held',
+              segId: room.info().held[0]!,
+              action: pick(['release', 'drop', 'delay'] as const),
+              ms: 100,
+            });
+          else if (r < 0.88)
+            room.input({
+              kind: 'fault.add',
+              id: room.allocateRuleId(),
+              rule: {
+                from: host,
+                flags: [pick(['FIN', 'SYN', 'ACK', 'RST'] as const)],
+                action: pick(['drop', 'duplicate', 'corrupt', 'hold'] as const),
+              },
+            });
+          else if (r < 0.9) room.reset();
+          else if (r < 0.93) room.step();
+          else if (r < 0.95) room.resume();
+        } catch (e) {
+          if (!(e instanceof LabError)) throw e;
+          refusals++;
+        }
+        clock.advance(pick([0, 10, 200, 3000]));
+      }
+      expect(crashes).toEqual([]);
+      expect(room.broken).toBeUndefined();
+      room.dispose();
+    }
+    expect(refusals).toBeLessThan(50);
+  });
+});
