@@ -508,7 +508,7 @@ class GoalChecker {
     if (refused !== undefined) {
       const d = ix.events[refused] as Extract<TraceEvent, { type: 'discard' }>;
       const seg = d.id !== undefined ? ix.sendOf(d.id) : undefined;
-      if (seg && seg.flags.includes('SYN')) {
+      if (seg?.flags.includes('SYN')) {
         return this.say(
           `nothing on ${host} was listening on port ${seg.dport}, so ${host} answered ${segmentName(seg, 'en')} with RST`,
           `${host} 上没有套接字在监听 ${seg.dport} 端口，所以 ${host} 用 RST 回应了 ${segmentName(seg, 'zh-CN')}`,

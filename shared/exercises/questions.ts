@@ -51,7 +51,10 @@ function check(q: Question, answer: unknown, lang: Lang, ctx: AnswerContext): An
   const done = (right: boolean, wrongWhy = ''): AnswerResult =>
     right
       ? { status: 'correct', feedback: q.explanation ? pick(q.explanation, lang) : t('Correct.', '正确。') }
-      : { status: 'wrong', feedback: `${t('Not right.', '不对。')}${wrongWhy ? ` ${wrongWhy}` : ''}` };
+      : {
+          status: 'wrong',
+          feedback: `${t('Not right.', '不对。')}${wrongWhy ? `${t(' ', '')}${wrongWhy}` : ''}`,
+        };
   switch (q.kind) {
     case 'choice': {
       const ids = new Set(q.options.map((o) => o.id));
@@ -202,7 +205,7 @@ function checkSegmentField(
           actual,
           feedback: q.explanation ? pick(q.explanation, lang) : t('Correct.', '正确。'),
         }
-      : { status: 'wrong', feedback: `${t('Not right.', '不对。')}${hint ? ` ${hint}` : ''}` };
+      : { status: 'wrong', feedback: `${t('Not right.', '不对。')}${hint ? `${t(' ', '')}${hint}` : ''}` };
   const where = t(`Look at ${segmentName(e, 'en')} again.`, `请再看一下 ${segmentName(e, 'zh-CN')}。`);
   if (q.field === 'flags') {
     const f = toFlags(answer);
@@ -329,12 +332,12 @@ function checkPrediction(q: PredictQuestion, answer: unknown, lang: Lang, ctx: A
     return {
       status: 'correct',
       actual,
-      feedback: `${t('Right prediction', '预测正确')} ${seen}${q.explanation ? ` ${pick(q.explanation, lang)}` : ''}`,
+      feedback: `${t('Right prediction', '预测正确')}${t(' ', '')}${seen}${q.explanation ? `${t(' ', '')}${pick(q.explanation, lang)}` : ''}`,
     };
   }
   return {
     status: 'wrong',
     actual,
-    feedback: `${t('Not quite', '不完全对')} ${seen}: ${wrong.join(t('; ', '；'))}`,
+    feedback: `${t('Not quite', '不完全对')}${t(' ', '')}${seen}${t(': ', '：')}${wrong.join(t('; ', '；'))}`,
   };
 }

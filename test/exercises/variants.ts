@@ -46,8 +46,10 @@ const is =
     return x.host === host && x.op === op && Object.entries(extra).every(([k, v]) => x[k] === v);
   };
 
+/** No preset fault, and no fault added by a step. */
 const noFaults = (s: Scenario) => {
   delete s.faults;
+  remove(s, (st) => st.op === 'fault');
 };
 
 /** B closes first in a solution where A closes at 1000 and B reads, then closes, later. */
