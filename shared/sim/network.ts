@@ -278,10 +278,13 @@ export class Network {
 
   /** Runs the next event (skipping nothing but stale timer wake-ups); undefined when idle. */
   step(): StepInfo | undefined {
-    this.skipStale();
-    const item = this.queue.pop();
-    if (!item) return undefined;
-    return this.process(item);
+    for (;;) {
+      const item = this.queue.pop();
+      if (!item) return undefined;
+      if (this.isStale(item)) continue;
+      const info = this.process(item);
+      if (info) return info;
+    }
   }
 
   /**
@@ -295,8 +298,7 @@ export class Network {
       const item = this.queue.pop();
       if (!item) break;
       if (this.isStale(item)) continue;
-      this.process(item);
-      n++;
+      if (this.process(item)) n++;
     }
     return n;
   }
@@ -314,8 +316,7 @@ export class Network {
       if (n >= maxEvents) return false;
       this.queue.pop();
       if (this.isStale(item)) continue;
-      this.process(item);
-      n++;
+      if (this.process(item)) n++;
     }
     if (t > this.nowMs) this.nowMs = t;
     return true;
@@ -343,15 +344,32 @@ export class Network {
     return item.kind === WAKE && item.token !== item.host!.wakeToken;
   }
 
+  /** Drops stale items and early wake-ups from the head, so the head is a real event. */
   private skipStale(): void {
     for (;;) {
       const top = this.queue.peek();
-      if (!top || !this.isStale(top)) return;
-      this.queue.pop();
+      if (!top) return;
+      if (this.isStale(top)) {
+        this.queue.pop();
+        continue;
+      }
+      if (top.kind === WAKE) {
+        const entry = top.host!;
+        const due = entry.host.nextDeadline();
+        if (due === undefined || due > top.t) {
+          this.queue.pop();
+          entry.wakeAt = undefined;
+          entry.wakeToken++;
+          if (due !== undefined) this.arm(entry, due);
+          continue;
+        }
+      }
+      return;
     }
   }
 
-  private process(item: QueueItem): StepInfo {
+  /** Runs one queued item; undefined when it turned out to be an early wake-up with nothing due. */
+  private process(item: QueueItem): StepInfo | undefined {
     if (item.t > this.nowMs) this.nowMs = item.t;
     if (item.kind === CALLBACK) {
       item.fn!();
@@ -361,6 +379,12 @@ export class Network {
       const entry = item.host!;
       entry.wakeAt = undefined;
       entry.wakeToken++;
+      const due = entry.host.nextDeadline();
+      if (due === undefined || due > item.t) {
+        // Woken early: the timer moved later (or went away) since this wake-up was queued.
+        if (due !== undefined) this.arm(entry, due);
+        return undefined;
+      }
       entry.host.advance(this.nowMs);
       this.flush(entry);
       return { t: this.nowMs, kind: 'wake', host: entry.name };
@@ -420,24 +444,27 @@ export class Network {
       if (this.onHostEvent) this.onHostEvent(ev);
     }
     const d = entry.host.nextDeadline();
-    if (d === undefined) {
-      if (entry.wakeAt !== undefined) {
-        entry.wakeAt = undefined;
-        entry.wakeToken++;
-      }
-    } else if (d !== entry.wakeAt) {
-      entry.wakeAt = d;
-      entry.wakeToken++;
-      this.queue.push({
-        t: Math.max(d, this.nowMs),
-        seq: 0,
-        kind: WAKE,
-        seg: undefined,
-        host: entry,
-        token: entry.wakeToken,
-        fn: undefined,
-      });
-    }
+    if (d !== undefined) this.arm(entry, d);
+  }
+
+  /**
+   * Makes sure a wake-up is queued for `host` no later than `deadline`. A later deadline keeps the
+   * earlier wake-up queued (timers such as the RTO move forward on every ACK; re-queueing each time
+   * would cost a heap operation per segment): when it comes early, `process` just re-arms.
+   */
+  private arm(entry: HostEntry, deadline: number): void {
+    if (entry.wakeAt !== undefined && entry.wakeAt <= deadline) return;
+    entry.wakeAt = deadline;
+    entry.wakeToken++;
+    this.queue.push({
+      t: Math.max(deadline, this.nowMs),
+      seq: 0,
+      kind: WAKE,
+      seg: undefined,
+      host: entry,
+      token: entry.wakeToken,
+      fn: undefined,
+    });
   }
 
   private hostEventToTrace(entry: HostEntry, ev: Exclude<HostEvent, { type: 'transmit' }>): TraceEvent {
