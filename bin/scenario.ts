@@ -59,6 +59,11 @@ function parseArgs(argv: string[]): Args {
 }
 
 function main(): void {
+  // `npm run scenario -- x.json | head` closes stdout early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const args = parseArgs(process.argv.slice(2));
   let text: string;
   try {

@@ -72,6 +72,7 @@ describe('the library', () => {
       'lost-fin-3',
       'lost-last-ack',
       'many-time-waits',
+      'rto-after-window-probe',
       'rto-backoff',
       'shutdown-dup',
       'simultaneous-close',

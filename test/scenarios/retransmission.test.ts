@@ -93,6 +93,32 @@ describe('retransmission', () => {
   });
 });
 
+describe('retransmission after a lost window probe', () => {
+  test('rto-after-window-probe: the RTO resends what was sent, inside the window, and the transfer completes', () => {
+    const { trace } = runFile('rto-after-window-probe');
+    // B advertises 500 bytes; A probes with exactly those 500 bytes (the probe is lost).
+    expect(ladder(trace, 300).slice(0, 6)).toEqual([
+      '300 A>B ACK seq=1 ack=1 len=1000',
+      '300 A>B PSH,ACK seq=1001 ack=1 len=1000',
+      '350 B>A ACK seq=1 ack=2001 len=0',
+      '600 B>A ACK seq=1 ack=2001 len=0 ✕',
+      '650 A>B PSH,ACK seq=2001 ack=1 len=500 ✕',
+      '900 A>B PSH,ACK seq=2001 ack=1 len=500',
+    ]);
+    // The retransmission may not reach past what A had sent (SND.MAX) nor past B's window (RFC 9293 §3.8.6).
+    const rto = segments(trace).find((e) => e.why === 'retransmit-rto')!;
+    expect(rto.rseq + rto.len).toBeLessThanOrEqual(2501);
+    // Nothing B acknowledges is ever refused as "not yet sent", and all 3000 bytes arrive.
+    expect(trace.filter((e) => e.type === 'discard' && e.reason === 'bad-ack')).toEqual([]);
+    const got = returns(trace, 'B', 'recv').reduce(
+      (n, r) => n + ((r.result as { value?: { bytes?: number } }).value?.bytes ?? 0),
+      0,
+    );
+    expect(got).toBe(3000);
+    expect(segments(trace).length).toBeLessThan(30);
+  });
+});
+
 describe('flow control', () => {
   test('zero-window-persist: a full receiver advertises 0; persist probes back off until it reads', () => {
     const { trace } = runFile('zero-window-persist');
