@@ -70,3 +70,10 @@ export {
 export { exerciseScenario, exerciseSetup, runExercise, solutionScenario } from './run.ts';
 export { AMOUNT_NAMES, amountText, hostConfig, resolveAmount } from './settings.ts';
 export { LANGS, type Lang, type Localized, pick, toLang } from './text.ts';
+export {
+  type CatalogueEntry,
+  catalogueEntry,
+  type ExerciseView,
+  exerciseView,
+  type QuestionView,
+} from './view.ts';

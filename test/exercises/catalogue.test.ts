@@ -98,10 +98,12 @@ function wrongAnswer(q: Question): unknown {
   }
 }
 
-describe.each(SITUATIONS)('%s', (id) => {
+/** Every exercise in exercises/, including ones a teacher added. */
+describe.each(catalogue().map((e) => e.id))('%s', (id) => {
   const ex = (): Exercise => catalogue().find((e) => e.id === id)!;
+  const unsolved = !ex().solution;
 
-  it('its solution meets every goal, in both languages', () => {
+  it.skipIf(unsolved)('its solution meets every goal, in both languages', () => {
     const run = runSolution(ex());
     expect(run.errors).toEqual([]);
     for (const lang of LANGS) {
@@ -113,23 +115,26 @@ describe.each(SITUATIONS)('%s', (id) => {
     }
   });
 
-  it("each seat's actions (calls, and faults it adds) appear, in order, in the solution", () => {
-    const e = ex();
-    for (const seat of ['A', 'B'] as const) {
-      const planned = e.seats[seat].steps
-        .map((s) => s.action)
-        .filter((a): a is SeatAction => a !== undefined)
-        .map((a) => signature(a as Record<string, unknown>));
-      const done = e
-        .solution!.steps.filter((s) => !('host' in s) || s.host === seat)
-        .map((s) => signature(s as unknown as Record<string, unknown>));
-      let k = 0;
-      for (const sig of done) if (sig === planned[k]) k++;
-      expect(planned.slice(k), `${seat}'s steps missing from the solution`).toEqual([]);
-    }
-  });
+  it.skipIf(unsolved)(
+    "each seat's actions (calls, and faults it adds) appear, in order, in the solution",
+    () => {
+      const e = ex();
+      for (const seat of ['A', 'B'] as const) {
+        const planned = e.seats[seat].steps
+          .map((s) => s.action)
+          .filter((a): a is SeatAction => a !== undefined)
+          .map((a) => signature(a as Record<string, unknown>));
+        const done = e
+          .solution!.steps.filter((s) => !('host' in s) || s.host === seat)
+          .map((s) => signature(s as unknown as Record<string, unknown>));
+        let k = 0;
+        for (const sig of done) if (sig === planned[k]) k++;
+        expect(planned.slice(k), `${seat}'s steps missing from the solution`).toEqual([]);
+      }
+    },
+  );
 
-  it('its questions accept the right answers and reject wrong ones', () => {
+  it.skipIf(unsolved)('its questions accept the right answers and reject wrong ones', () => {
     const e = ex();
     const run = runSolution(e);
     for (const q of e.questions) {

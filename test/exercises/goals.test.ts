@@ -8,7 +8,9 @@ import {
   checkGoals,
   checkPredicate,
   type Exercise,
+  type Pattern,
   type Predicate,
+  type SameField,
   TraceIndex,
 } from '../../shared/exercises/index.ts';
 import type { SegmentTrace, TraceEvent } from '../../shared/sim/trace.ts';
@@ -80,6 +82,12 @@ function ret(t: number, host: string, callId: number, op: string, result: unknow
   return { t, type: 'return', host, pid: 1, callId, op: op as never, result: result as never, blockedMs: 0 };
 }
 
+/** An `order` predicate (the format's field is named `then`; these objects are never awaited). */
+function order(first: Pattern, next: Pattern, same?: SameField[]): Predicate {
+  // biome-ignore lint/suspicious/noThenProperty: `then` is the exercise format's field name
+  return { kind: 'order', first, then: next, ...(same ? { same } : {}) };
+}
+
 const check = (
   p: Predicate,
   trace: TraceEvent[],
@@ -101,12 +109,11 @@ function lostFin(sameSeq = true): TraceEvent[] {
 }
 
 describe('order', () => {
-  const dropThenRexmit: Predicate = {
-    kind: 'order',
-    first: { kind: 'segment', from: 'A', flags: ['FIN'], event: 'drop' },
-    then: { kind: 'retransmission', from: 'A', flags: ['FIN'], why: 'retransmit-rto' },
-    same: ['seq'],
-  };
+  const dropThenRexmit = order(
+    { kind: 'segment', from: 'A', flags: ['FIN'], event: 'drop' },
+    { kind: 'retransmission', from: 'A', flags: ['FIN'], why: 'retransmit-rto' },
+    ['seq'],
+  );
 
   it('is met when the second event follows the first with the same seq', () => {
     const v = check(dropThenRexmit, lostFin());
@@ -122,11 +129,7 @@ describe('order', () => {
   it('says when the second event only happened before the first', () => {
     const trace = [...flight(500, 'B', ['ACK'], { why: 'ack' }), ...flight(1000, 'A', ['FIN', 'ACK'])];
     const v = check(
-      {
-        kind: 'order',
-        first: { kind: 'segment', from: 'A', flags: ['FIN'] },
-        then: { kind: 'segment', from: 'B', flags: ['ACK'] },
-      },
+      order({ kind: 'segment', from: 'A', flags: ['FIN'] }, { kind: 'segment', from: 'B', flags: ['ACK'] }),
       trace,
     );
     expect(v.met).toBe(false);

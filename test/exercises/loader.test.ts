@@ -35,13 +35,11 @@ function valid(): Record<string, unknown> {
     },
     goals: [
       { id: 'lost', text: t('lost'), kind: 'segment', from: 'B', flags: ['FIN'], event: 'drop' },
-      {
-        id: 'again',
-        text: t('again'),
-        kind: 'order',
-        first: { kind: 'segment', from: 'B', flags: ['FIN'], event: 'drop' },
-        then: { kind: 'retransmission', from: 'B', flags: ['FIN'] },
-      },
+      JSON.parse(
+        '{"id": "again", "text": {"en": "again", "zh-CN": "中文：again"}, "kind": "order",' +
+          '"first": {"kind": "segment", "from": "B", "flags": ["FIN"], "event": "drop"},' +
+          '"then": {"kind": "retransmission", "from": "B", "flags": ["FIN"]}}',
+      ),
       { id: 'tw', text: t('tw'), kind: 'state-reached', host: 'A', state: 'TIME-WAIT' },
     ],
     questions: [

@@ -5,14 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AnswerResult,
+  catalogueEntry,
   checkAnswer,
   computeProgress,
+  exerciseView,
   type PredictQuestion,
   type Question,
   segmentFieldValue,
 } from '../../shared/exercises/index.ts';
 import type { SegmentTrace } from '../../shared/sim/trace.ts';
-import { exercise, goalsById, runSolution } from './helpers.ts';
+import { catalogue, exercise, goalsById, runSolution } from './helpers.ts';
 
 const t = (en: string) => ({ en, 'zh-CN': en });
 
@@ -227,5 +229,36 @@ describe('progress', () => {
       'b-closed': true,
     });
     expect(p.goalsDoneAt).toBeUndefined();
+  });
+});
+
+describe('exerciseView', () => {
+  it('gives students the words in their language and no answer', () => {
+    for (const ex of catalogue()) {
+      const view = exerciseView(ex, 'zh-CN');
+      expect(view.title).toBe(ex.title['zh-CN']);
+      expect(view.seats.B.steps.length).toBe(ex.seats.B.steps.length);
+      const json = JSON.stringify(view);
+      const keys = new Set<string>();
+      JSON.parse(json, (k, v) => {
+        keys.add(k);
+        return v;
+      });
+      for (const secret of ['answer', 'accept', 'expected', 'solution', 'setup', 'faults']) {
+        expect(keys.has(secret), `${ex.id} leaks ${secret}`).toBe(false);
+      }
+    }
+  });
+
+  it('says when a choice question has several right options', () => {
+    const v = exerciseView(exercise('time-wait-2msl'), 'en');
+    expect(v.questions.find((q) => q.id === 'why-tw')).toMatchObject({ kind: 'choice', multiple: true });
+    expect(catalogueEntry(exercise('time-wait-2msl'), 'en')).toEqual({
+      id: 'time-wait-2msl',
+      order: 110,
+      title: 'TIME-WAIT and 2·MSL',
+      summary: 'Measure how long A stays in TIME-WAIT, and find out why the state exists.',
+      topics: ['close', 'time-wait'],
+    });
   });
 });
