@@ -2,7 +2,8 @@
  * Engine benchmark: one bulk transfer through the simulator in bench mode, the same workload as
  * our ns-3 3.37 reference run on this machine.
  *
- *   npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--seed N] [--json] [--full]
+ *   npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS]
+ *                           [--queue PACKETS] [--seed N] [--runs N] [--json] [--full]
  *
  * `--full` runs the same transfer in the simulator's full mode (packets encoded, decoded and
  * checksummed) to cross-check that bench mode changes nothing but the speed.
@@ -29,12 +30,17 @@ interface Options {
   minRtoMs: number;
   queuePackets: number;
   seed: number;
+  /**
+   * Run this many seeds (seed, seed+1, …) and report the medians too (default 5: with 1 % loss and
+   * a 100-packet queue the completion time of one run depends a lot on where the losses fall).
+   */
+  runs: number;
   json: boolean;
   /** Run in the simulator's full mode (hex, decoded bytes) to cross-check bench mode. */
   full: boolean;
 }
 
-const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--queue PACKETS] [--seed N] [--json] [--full]`;
+const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--queue PACKETS] [--seed N] [--runs N] [--json] [--full]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -45,6 +51,7 @@ function parseArgs(argv: string[]): Options {
     minRtoMs: 1000,
     queuePackets: 100,
     seed: 1,
+    runs: 5,
     json: false,
     full: false,
   };
@@ -76,6 +83,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--queue':
         o.queuePackets = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
+        break;
+      case '--runs':
+        o.runs = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 1 && n <= 100);
         break;
       case '--seed':
         o.seed = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
@@ -264,20 +274,15 @@ function loadavg(): string {
     .join(' ');
 }
 
-function main(): void {
-  const o = parseArgs(process.argv.slice(2));
-  const r = run(o);
-  if (o.json) {
-    process.stdout.write(`${JSON.stringify({ options: o, result: r, ns3: NS3 })}\n`);
-    return;
-  }
+function report(o: Options, r: Result): string {
   const f = (n: number, d = 0) =>
     n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const isDefault =
     o.bytes === 64 * MIB && o.loss === 0.01 && o.delayMs === 10 && o.rateBps === 100e6 && o.minRtoMs === 1000;
-  const lines = [
+  return [
     `TCP Lab engine benchmark: ${f(o.bytes / MIB, 1)} MiB A→B, ${f(o.rateBps / 1e6, 1)} Mbit/s, ${o.delayMs} ms one-way, ` +
-      `${f(o.loss * 100, 2)} % loss A→B, MSS 1460, NewReno, no SACK, 1 MiB buffers, min RTO ${o.minRtoMs} ms, seed ${o.seed}`,
+      `${f(o.loss * 100, 2)} % loss A→B, MSS 1460, NewReno, no SACK, 1 MiB buffers, min RTO ${o.minRtoMs} ms, ` +
+      `queue ${o.queuePackets} packets, seed ${o.seed}${o.full ? ', FULL mode' : ''}`,
     '',
     `wall time                 ${f(r.wallMs)} ms   (CPU ${f(r.cpuMs)} ms; load average ${loadavg()})`,
     `data segments sent        ${f(r.dataSegments)} (${f(r.retransmissions)} retransmissions; ${f(r.segmentsDropped)} segments lost, ${f(r.queueDrops)} of them to a full queue)`,
@@ -287,8 +292,36 @@ function main(): void {
     `ACKs sent by B            ${f(r.acks)}`,
     `simulator events          ${f(r.events)}`,
     `peak memory               RSS ${f(r.peakRssMiB, 1)} MiB, heap ${f(r.peakHeapMiB, 1)} MiB`,
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  ].join('\n');
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function main(): void {
+  const o = parseArgs(process.argv.slice(2));
+  const results: Result[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const oi = { ...o, seed: o.seed + i };
+    const r = run(oi);
+    results.push(r);
+    if (o.json) process.stdout.write(`${JSON.stringify({ options: oi, result: r, ns3: NS3 })}\n`);
+    else process.stdout.write(`${i > 0 ? '\n' : ''}${report(oi, r)}\n`);
+  }
+  if (o.runs > 1 && !o.json) {
+    const f = (n: number, d = 0) =>
+      n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+    const sim = median(results.map((r) => r.simulatedS));
+    process.stdout.write(
+      `\nmedian of ${o.runs} seeds: ${f(median(results.map((r) => r.dataSegmentsPerSecond)))} data segments / wall s, ` +
+        `${f(median(results.map((r) => r.dataSegmentsPerCpuSecond)))} / CPU s, simulated completion ${f(sim, 2)} s ` +
+        `(ns-3 ×${f(sim / NS3.completionS, 2)}), range ${f(Math.min(...results.map((r) => r.simulatedS)), 1)}–` +
+        `${f(Math.max(...results.map((r) => r.simulatedS)), 1)} s\n`,
+    );
+  }
 }
 
 main();
