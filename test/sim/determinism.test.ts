@@ -9,6 +9,7 @@ import { formatLadder } from '../../shared/sim/ladder.ts';
 import { runScenario } from '../../shared/sim/runner.ts';
 import type { Scenario } from '../../shared/sim/scenario.ts';
 import { toNdjson } from '../../shared/sim/trace.ts';
+import { isStateEdge } from '../../shared/tcp/types.ts';
 import { connectPair, twoHosts } from './helpers.ts';
 
 function lossy(seed: number): Scenario {
@@ -59,7 +60,7 @@ describe('determinism', () => {
   });
 });
 
-describe('property: exactly once and in order under seeded loss, duplication and reordering', () => {
+describe('property: exactly once, in order, along RFC 9293 edges, under seeded loss, duplication and reordering', () => {
   test('bytes A sends arrive at B exactly once, in order', () => {
     fc.assert(
       fc.property(
@@ -88,9 +89,15 @@ describe('property: exactly once and in order under seeded loss, duplication and
             else expect(r).toMatchObject({ ok: false, errno: 'EAGAIN' });
           }
           expect(received).toEqual([...data]);
+          // Every state change is an edge of the RFC 9293 diagram.
+          const bad = net
+            .drainTrace()
+            .filter((e) => e.type === 'state' && !isStateEdge(e.from, e.to))
+            .map((e) => (e.type === 'state' ? `${e.host} ${e.from} → ${e.to}` : ''));
+          expect(bad).toEqual([]);
         },
       ),
-      { numRuns: 25 },
+      { numRuns: Number(process.env.SIM_PROPERTY_RUNS ?? 25) },
     );
   });
 });
