@@ -160,7 +160,10 @@ export class TcpSocket {
   private sndSml = 0;
   /** MSG_MORE on the last send(): more data follows, hold partial segments (Linux). */
   moreHeld = false;
-  /** Sequence numbers just after the last byte of each unacknowledged write() without MSG_MORE. */
+  /**
+   * Push points not yet acknowledged: just after the last byte of each write() without MSG_MORE
+   * and of each segment sent with PSH, so retransmissions carry the PSH their bytes had.
+   */
   private pushMarks: number[] = [];
   private maxFlight = 0;
   private cwndUsageSeq = 0;
@@ -896,11 +899,14 @@ export class TcpSocket {
       return 1;
     }
     const offset = seqDiff(seq, this.sndBufSeq);
-    const avail = this.sendq.length - Math.max(0, offset);
-    const len = Math.max(0, Math.min(this.sendMss, avail));
+    // Resend only bytes that were sent before (Linux resends the head skb as it went out): a
+    // "retransmission" reaching past SND.MAX would be ACKed beyond SND.MAX, and that ACK dropped.
+    const sentEnd = seqLe(this.sndMax, this.dataEnd) ? this.sndMax : this.dataEnd;
+    const len = Math.max(0, Math.min(this.sendMss, seqDiff(sentEnd, seq)));
     const payload = len > 0 ? this.sendq.peek(offset, len) : new Uint8Array(0);
     let flags = ACK;
-    if (len > 0 && seqAdd(seq, len) === this.dataEnd) flags |= PSH;
+    // A retransmission carries the PSH its bytes went out with.
+    if (len > 0 && this.holdsPushMark(seq, seqAdd(seq, len))) flags |= PSH;
     if (this.finSent && seqAdd(seq, len) === this.dataEnd) flags |= FIN;
     if (len === 0 && !(flags & FIN)) return 0;
     this.emit(
@@ -1118,7 +1124,13 @@ export class TcpSocket {
     }
   }
 
-  /** Whether [seq, end) holds the last byte of a write() that asked for a push. */
+  private addPushMark(m: number): void {
+    if (this.pushMarks.includes(m)) return;
+    this.pushMarks.push(m);
+    this.pushMarks.sort(seqDiff);
+  }
+
+  /** Whether [seq, end) holds the last byte of a write() or a segment that went out with PSH. */
   private holdsPushMark(seq: number, end: number): boolean {
     for (const m of this.pushMarks) if (seqLt(seq, m) && seqLe(m, end)) return true;
     return false;
@@ -1136,6 +1148,7 @@ export class TcpSocket {
   }
 
   private afterSend(now: number, seq: number, end: number, flags: number, small: boolean): void {
+    if (flags & PSH) this.addPushMark(end);
     const next = flags & FIN ? seqAdd(end, 1) : end;
     const newData = seqGe(seq, this.sndMax);
     if (newData && this.rttSeq === undefined && this.retries === 0) {
@@ -1314,7 +1327,7 @@ export class TcpSocket {
       if (this.sendq.length === 0 && this.sndUna === this.sndMax) this.firstUnackedAt = now;
       this.sendq.push(n === data.length ? data : data.subarray(0, n));
       // MSG_MORE holds partial segments for this call's push only (Linux tcp_push).
-      if (!more) this.pushMarks.push(this.dataEnd);
+      if (!more) this.addPushMark(this.dataEnd);
       this.moreHeld = more;
       this.output(now);
       this.moreHeld = false;
