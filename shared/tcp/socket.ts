@@ -14,6 +14,7 @@ import type { TcpConfig } from './config.ts';
 import { NewReno } from './congestion.ts';
 import { ACK, FIN, type Packet, PSH, RST, SYN, type TcpOption, type TcpSegment } from './packet.ts';
 import { RttEstimator } from './rtt.ts';
+import { SendLog, SeqMarks } from './sendlog.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.ts';
 import type { DiscardReason, Errno, Linger, SendReason, TcpState, TimerKind } from './types.ts';
 
@@ -144,7 +145,7 @@ export class TcpSocket {
   finReceived = false;
 
   rtt: RttEstimator;
-  /** Karn's algorithm: the segment being timed (its end) and when it was sent. */
+  /** The SYN being timed (its end) and when it was sent; data is timed through `sendLog`. */
   private rttSeq: number | undefined;
   private rttStart = 0;
   cc: NewReno;
@@ -164,7 +165,9 @@ export class TcpSocket {
    * Push points not yet acknowledged: just after the last byte of each write() without MSG_MORE
    * and of each segment sent with PSH, so retransmissions carry the PSH their bytes had.
    */
-  private pushMarks: number[] = [];
+  private readonly pushMarks = new SeqMarks();
+  /** Send times of data in flight, for RTT samples (Karn's rule). */
+  private readonly sendLog = new SendLog();
   private maxFlight = 0;
   private cwndUsageSeq = 0;
   private wasCwndLimited = false;
@@ -229,6 +232,15 @@ export class TcpSocket {
   /** Window we have advertised and not yet seen used: RCV.WND. */
   get rcvWnd(): number {
     return Math.max(0, seqDiff(this.rcvAdvEdge, this.rcvNxt));
+  }
+
+  /**
+   * Receive buffer space not taken by bytes waiting for the application. Out-of-order bytes are
+   * not subtracted: they lie inside the window already advertised, so counting them would close
+   * the window on the very segment that fills the hole.
+   */
+  get rcvFree(): number {
+    return Math.max(0, this.rcvBufSize - this.rcv.readable.length);
   }
 
   /** Bytes queued for the application plus out-of-order bytes held. */
@@ -347,7 +359,7 @@ export class TcpSocket {
    * edge already advertised (RFC 9293 §3.8.6.2.2).
    */
   private selectWindow(): number {
-    let free = Math.max(0, this.rcvBufSize - this.rcvQueued);
+    let free = this.rcvFree;
     if (free < Math.min(this.rcvBufSize / 2, this.rcvMss)) free = 0;
     const promised = this.rcvWnd;
     let wnd = Math.max(free, promised);
@@ -846,19 +858,17 @@ export class TcpSocket {
     if (dataAcked > 0) {
       this.sendq.drop(dataAcked);
       this.sndBufSeq = seqAdd(this.sndBufSeq, dataAcked);
-      while (this.pushMarks.length > 0 && seqLe(this.pushMarks[0]!, this.sndBufSeq)) this.pushMarks.shift();
+      this.pushMarks.dropThrough(this.sndBufSeq);
     }
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
 
-    // RTT measurement: timestamps (RFC 7323 §4) or Karn's algorithm on a timed segment.
+    // RTT measurement: timestamps (RFC 7323 §4), else the newest segment this ACK covers that
+    // was sent only once (Karn's rule).
     const ts = this.tsOk ? findTimestamps(seg) : undefined;
-    if (ts && ts.tsecr !== 0) {
-      this.rtt.sample(this.tsVal(now) - ts.tsecr);
-    } else if (this.rttSeq !== undefined && seqGe(ack, this.rttSeq)) {
-      this.rtt.sample(now - this.rttStart);
-      this.rttSeq = undefined;
-    }
+    const sentAt = this.sendLog.acked(ack);
+    if (ts && ts.tsecr !== 0) this.rtt.sample(this.tsVal(now) - ts.tsecr);
+    else if (sentAt !== undefined) this.rtt.sample(now - sentAt);
     this.retries = 0;
     this.persistBackoff = 0;
     this.firstUnackedAt = now;
@@ -879,7 +889,6 @@ export class TcpSocket {
   private onDupAck(now: number, ack: number): void {
     const action = this.cc.onDupAck(ack, this.sndMax, this.flight);
     if (action === 'fast-retransmit') {
-      this.rttSeq = undefined;
       this.retransmitHead(now, 'retransmit-fast');
       this.setTimer('retransmit', this.rexmitDeadline(now));
       this.host.ccEvent(this, 'third duplicate ACK: fast retransmit');
@@ -914,6 +923,7 @@ export class TcpSocket {
       why,
       Math.max(1, this.retries),
     );
+    this.sendLog.retransmitted(seq, seqAdd(seq, len + (flags & FIN ? 1 : 0)));
     return len + (flags & FIN ? 1 : 0);
   }
 
@@ -1023,6 +1033,7 @@ export class TcpSocket {
     void now;
     this.cancelAllTimers();
     this.sendq.clear();
+    this.sendLog.clear();
     this.sndBufSeq = this.sndUna;
     this.finQueued = false;
     if (errno) this.softError = errno;
@@ -1125,15 +1136,12 @@ export class TcpSocket {
   }
 
   private addPushMark(m: number): void {
-    if (this.pushMarks.includes(m)) return;
-    this.pushMarks.push(m);
-    this.pushMarks.sort(seqDiff);
+    this.pushMarks.add(m);
   }
 
   /** Whether [seq, end) holds the last byte of a write() or a segment that went out with PSH. */
   private holdsPushMark(seq: number, end: number): boolean {
-    for (const m of this.pushMarks) if (seqLt(seq, m) && seqLe(m, end)) return true;
-    return false;
+    return this.pushMarks.within(seq, end);
   }
 
   /** Linux tcp_is_cwnd_limited. */
@@ -1150,11 +1158,8 @@ export class TcpSocket {
   private afterSend(now: number, seq: number, end: number, flags: number, small: boolean): void {
     if (flags & PSH) this.addPushMark(end);
     const next = flags & FIN ? seqAdd(end, 1) : end;
-    const newData = seqGe(seq, this.sndMax);
-    if (newData && this.rttSeq === undefined && this.retries === 0) {
-      this.rttSeq = next;
-      this.rttStart = now;
-    }
+    if (seqGe(seq, this.sndMax)) this.sendLog.sent(next, now);
+    else this.sendLog.retransmitted(seq, next);
     if (seqGt(next, this.sndMax) && this.sndUna === this.sndMax) this.firstUnackedAt = now;
     this.sndNxt = next;
     if (seqGt(next, this.sndMax)) this.sndMax = next;
@@ -1342,7 +1347,7 @@ export class TcpSocket {
       // Linux tcp_cleanup_rbuf: announce a window that at least doubled, once it grew by
       // min(RCV.BUFF/2, MSS) (RFC 9293 §3.8.6.2.2).
       const cur = this.rcvWnd;
-      let free = Math.max(0, this.rcvBufSize - this.rcvQueued);
+      let free = this.rcvFree;
       if (free < Math.min(this.rcvBufSize / 2, this.rcvMss)) free = 0;
       if (free >= 2 * cur && free - cur >= Math.min(this.rcvBufSize / 2, this.rcvMss))
         this.sendAck(now, 'window-update');

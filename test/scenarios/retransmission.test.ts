@@ -128,22 +128,24 @@ describe('flow control', () => {
     expect(wins).toEqual([
       [350, 2001, 1000],
       [390, 3001, 0],
-      [740, 3001, 0],
-      [1240, 3001, 0],
-      [2240, 3001, 0],
-      [4240, 3001, 0],
+      [747.5, 3001, 0],
+      [1262.5, 3001, 0],
+      [2292.5, 3001, 0],
+      [4352.5, 3001, 0],
       [6000, 3001, 3000],
       [6100, 5001, 2000],
     ]);
     const probes = segments(trace).filter((e) => e.why === 'persist-probe');
     expect(probes.map((e) => [e.t, e.rseq, e.len])).toEqual([
-      [690, 3000, 0],
-      [1190, 3000, 0],
-      [2190, 3000, 0],
-      [4190, 3000, 0],
+      [697.5, 3000, 0],
+      [1212.5, 3000, 0],
+      [2242.5, 3000, 0],
+      [4302.5, 3000, 0],
     ]);
-    // The probe interval doubles: 500, 1000, 2000 ms.
-    expect(probes.slice(1).map((e, i) => e.t - probes[i]!.t)).toEqual([500, 1000, 2000]);
+    // RTT samples 100 ms (handshake), 100 ms (ACK at 400) and 140 ms (B's delayed ACK at 440):
+    // SRTT 105, RTTVAR 38.125, RTO 257.5 ms, so the first probe goes at 440 + 257.5 and the
+    // interval then doubles: 515, 1030, 2060 ms.
+    expect(probes.slice(1).map((e, i) => e.t - probes[i]!.t)).toEqual([515, 1030, 2060]);
     expect(ladder(trace, 6000).slice(0, 3)).toEqual([
       '6000 B>A ACK seq=1 ack=3001 len=0',
       '6050 A>B ACK seq=3001 ack=1 len=1000',

@@ -200,21 +200,22 @@ describe('retransmission timeout (RFC 5681 §3.1, RFC 6298 §5, RFC 6582 §4)', 
     w.ok('A', { op: 'send', fd: cfd, data: pattern(10 * MSS) });
     w.runFor(3_000);
     const rex = w.segs.slice(m).filter((s) => s.from === 'A' && s.rexmit !== undefined);
-    // The first ACKs gave a second 100 ms sample: RTO = 100 + 4·37.5 = 250 ms, restarted by the
-    // fast retransmission at 100. The RTO resends segment 3 and doubles the timer.
+    // Each of the first two ACKs covers data sent once, so each is a 100 ms sample (as Linux's
+    // tcp_clean_rtx_queue): RTTVAR 50 → 37.5 → 28.125, RTO = 100 + 4·28.125 = 212.5 ms, restarted
+    // by the fast retransmission at 100. The RTO resends segment 3 and doubles the timer.
     expect(
       rex.map((s) => [s.t - t0, s.text, s.why]),
       w.ladderText(),
     ).toEqual([
       [100, 'A>B [ACK] seq=2921 ack=1 len=1460', 'retransmit-fast'],
-      [350, 'A>B [ACK] seq=2921 ack=1 len=1460', 'retransmit-rto'],
+      [312.5, 'A>B [ACK] seq=2921 ack=1 len=1460', 'retransmit-rto'],
     ]);
     const cc = ccEvents(w, t0).find((e) => e.cause === 'retransmission timeout')!;
     // The segment had not been resent by the timer before: ssthresh = FlightSize/2 with FlightSize
     // 8 segments (2921..14601), cwnd = 1 (RFC 5681 §3.1).
-    expect([cc.t - t0, cc.cwnd, cc.ssthresh, cc.phase]).toEqual([350, MSS, 4 * MSS, 'loss-recovery']);
-    // The ACK of the retransmission is no sample (Karn): the RTO stays backed off, 2 × 250.
-    expect(w.sock('A', cfd).rtt.rto).toBe(500);
+    expect([cc.t - t0, cc.cwnd, cc.ssthresh, cc.phase]).toEqual([312.5, MSS, 4 * MSS, 'loss-recovery']);
+    // The ACK that covers the retransmission is no sample (Karn): the RTO stays backed off, 2 × 212.5.
+    expect(w.sock('A', cfd).rtt.rto).toBe(425);
     expect(w.sock('A', cfd).buffers.sendQueued).toBe(0);
   });
 
