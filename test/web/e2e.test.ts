@@ -97,7 +97,9 @@ describe('two students and an observer in Chromium', () => {
     expect(await connect.isDisabled()).toBe(true);
     expect(await connect.getAttribute('title')).toContain('call socket() first');
     // The observer makes no calls, and is told who does, in Chinese.
-    expect(await endpoint(obs.page, 'A').getByRole('button', { name: 'socket()', exact: true }).count()).toBe(0);
+    expect(await endpoint(obs.page, 'A').getByRole('button', { name: 'socket()', exact: true }).count()).toBe(
+      0,
+    );
     expect(await endpoint(obs.page, 'A').getByRole('note').textContent()).toContain('由 Ann 操作');
     await shot(b.page, 'e2e-01-seated-B');
   });

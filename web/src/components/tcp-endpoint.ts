@@ -29,10 +29,6 @@ import { errnoText, fmtBytes, fmtMs, refusal } from './ui.ts';
 
 type Op = SockCall['op'];
 
-export interface CallFeedback {
-  error?: LabRequestError;
-}
-
 const CONNECTED: readonly TcpState[] = [
   'ESTABLISHED',
   'CLOSE-WAIT',
@@ -309,6 +305,8 @@ export class TcpEndpoint extends LitElement {
 
   @property({ reflect: true }) side: Seat = 'A';
   @property({ attribute: false }) host: HostView | undefined;
+  /** The store's version: the live view is updated in place, so this is what says it changed. */
+  @property({ type: Number }) version = 0;
   /** Virtual time at the moment shown. */
   @property({ type: Number }) nowT = 0;
   @property({ type: Boolean }) live = true;
@@ -318,7 +316,8 @@ export class TcpEndpoint extends LitElement {
   @property({ type: Boolean }) absolute = false;
   /** Why the room refuses input (history full, stopped), if it does. */
   @property() frozen = '';
-  @property({ attribute: false }) feedback: CallFeedback | undefined;
+  /** The server's refusal of this panel's last call, if it refused it. */
+  @property({ attribute: false }) error: LabRequestError | undefined;
   @property({ type: Boolean }) busy = false;
   /** May this user take the (free) seat from here? */
   @property({ type: Boolean }) canTake = false;
@@ -667,7 +666,7 @@ export class TcpEndpoint extends LitElement {
           )}
         </div>
         ${port > 0 && port < 1024 && this.side === 'A' ? html`<div class="note">${t('ep.lowPortNote')}</div>` : nothing}
-        ${refusal(this.feedback?.error)}
+        ${refusal(this.error)}
       </div>`;
   }
 

@@ -422,6 +422,7 @@ export class TcpRoom extends LitElement {
         class="panel-a"
         side="A"
         .host=${view.A}
+        .version=${this.version}
         .nowT=${viewT}
         .live=${live}
         .mine=${mine.includes('A')}
@@ -429,7 +430,7 @@ export class TcpRoom extends LitElement {
         .addrs=${info.addrs}
         .absolute=${this._absolute}
         .frozen=${frozen}
-        .feedback=${{ error: this._callErr.A }}
+        .error=${this._callErr.A}
         .busy=${this._busy}
         .canTake=${this.canTake('A')}
         @sock-call=${this.onCall}
@@ -458,6 +459,7 @@ export class TcpRoom extends LitElement {
         class="panel-b"
         side="B"
         .host=${view.B}
+        .version=${this.version}
         .nowT=${viewT}
         .live=${live}
         .mine=${mine.includes('B')}
@@ -465,7 +467,7 @@ export class TcpRoom extends LitElement {
         .addrs=${info.addrs}
         .absolute=${this._absolute}
         .frozen=${frozen}
-        .feedback=${{ error: this._callErr.B }}
+        .error=${this._callErr.B}
         .busy=${this._busy}
         .canTake=${this.canTake('B')}
         @sock-call=${this.onCall}
@@ -674,7 +676,7 @@ export class TcpRoom extends LitElement {
                 ? html`<tcp-inspector .segment=${selected} .store=${this.store} .absolute=${this._absolute} .version=${this.version}
                     @segment-select=${this.onSelect}></tcp-inspector>`
                 : this._dock === 'diagram'
-                  ? html`<tcp-state-diagram .view=${view}></tcp-state-diagram>`
+                  ? html`<tcp-state-diagram .view=${view} .version=${this.version}></tcp-state-diagram>`
                   : html`<tcp-network
                       .info=${this.store.info}
                       .blocked=${this.networkBlocked()}

@@ -155,6 +155,8 @@ export class TcpStateDiagram extends LitElement {
   ];
 
   @property({ attribute: false }) view: RoomView | undefined;
+  /** The store's version: the live view is updated in place, so this is what says it changed. */
+  @property({ type: Number }) version = 0;
   protected readonly locale = new LocaleController(this);
 
   override render() {

@@ -13,7 +13,7 @@
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { emit } from '../events.ts';
-import { LocaleController, t, tk } from '../i18n/index.ts';
+import { getLocale, LocaleController, t, tk } from '../i18n/index.ts';
 import { primarySock, type RoomView } from '../model/endpoints.ts';
 import { callArgsText, inputText, resultText } from '../model/format.ts';
 import type { EventItem, Side, WireResult } from '../model/history.ts';
@@ -34,6 +34,8 @@ const GUTTER_PX = 62;
 /** Idle stretches longer than this with nothing in flight are folded to `GAP_SHOW_MS`. */
 const GAP_MS = 2500;
 const GAP_SHOW_MS = 700;
+/** Above this many segments on screen, labels and arrowheads are left out (zoom in to read). */
+const DENSE_SEGMENTS = 400;
 export const MIN_ZOOM = 0.1;
 export const MAX_ZOOM = 12;
 
@@ -55,6 +57,35 @@ interface Colors {
 interface SegGeom {
   id: number;
   pts: number[];
+}
+
+interface SegDraw {
+  seg: Segment;
+  /** Screen coordinates: x0, y0, x1, y1, … */
+  sp: number[];
+  endKind: 'arrow' | 'cross' | 'open' | 'held';
+  col: string;
+  /** Index in DASHES: solid, retransmission, held, link copy. */
+  dash: number;
+  width: number;
+  faded: boolean;
+}
+
+const DASHES: number[][] = [[], [8, 4], [2, 3], [1.5, 3]];
+
+function addPolyline(p: Path2D, pts: number[]): void {
+  p.moveTo(pts[0]!, pts[1]!);
+  for (let k = 2; k < pts.length; k += 2) p.lineTo(pts[k]!, pts[k + 1]!);
+}
+
+/** A filled arrowhead at (x1, y1) pointing away from (x0, y0). */
+function addHead(p: Path2D, x0: number, y0: number, x1: number, y1: number): void {
+  const ang = Math.atan2(y1 - y0, x1 - x0);
+  const len = 10;
+  p.moveTo(x1, y1);
+  p.lineTo(x1 - len * Math.cos(ang - 0.42), y1 - len * Math.sin(ang - 0.42));
+  p.lineTo(x1 - len * Math.cos(ang + 0.42), y1 - len * Math.sin(ang + 0.42));
+  p.closePath();
 }
 
 interface Hover {
@@ -196,7 +227,13 @@ export class TcpTimeline extends LitElement {
   private segMaxEnd = new Float64Array(1024);
   private segStable = 0;
   private drawnSegs: SegGeom[] = [];
+  private readonly markCache = new Map<
+    number,
+    { fitted: string; color?: string; bold?: boolean; maxW: number; final: boolean; locale: string }
+  >();
+  private readonly labelCache = new Map<number, { key: string; shown: string; tags: string; w: number }>();
   private drag: { x: number; y: number; scroll: number; moved: boolean } | undefined;
+  private firstFrameOf: RoomStore | undefined;
   /** Frame times of the last draws (ms), for the benchmark. */
   readonly frameTimes: number[] = [];
 
@@ -272,6 +309,10 @@ export class TcpTimeline extends LitElement {
     const n = s.anchorT.length;
     const key = `${this.mode}|${this.zoom}|${s.epoch}`;
     if (key !== this.yKey || n < this.yCount) {
+      if (n < this.yCount || !key.endsWith(`|${s.epoch}`) || !this.yKey.endsWith(`|${s.epoch}`)) {
+        this.markCache.clear();
+        this.labelCache.clear();
+      }
       this.yKey = key;
       this.yCount = 0;
       this.gaps = [];
@@ -506,6 +547,12 @@ export class TcpTimeline extends LitElement {
     if (changed) this._held = held;
 
     const dt = performance.now() - t0;
+    if (this.firstFrameOf !== s && s.synced) {
+      this.firstFrameOf = s;
+      performance.mark('tcplab:first-frame', {
+        detail: { segments: s.segments.size, items: s.items.length },
+      });
+    }
     this.frameTimes.push(dt);
     if (this.frameTimes.length > 600) this.frameTimes.splice(0, 300);
     // keep animating while time runs (in-flight arrows, countdowns)
@@ -670,12 +717,23 @@ export class TcpTimeline extends LitElement {
     for (let i = lo; i < marks.length; i++) {
       const m = marks[i]!;
       if (m.anchor >= this.yCount) break;
-      let y = this.ys[m.anchor]!;
-      if (y > bottom + 20) break;
-      const { text, color, bold } = this.markText(m);
-      y = Math.max(y, lastY[m.side]! + 13);
-      lastY[m.side] = y;
+      const trueY = this.ys[m.anchor]!;
+      if (trueY > bottom + 20) break;
+      const y = Math.max(trueY, lastY[m.side]! + 13);
+      // Too crowded to write (zoom in to read): a dot on the line says something happened.
+      const crowded = y - trueY > 9;
+      if (!crowded) lastY[m.side] = y;
       ctx.globalAlpha = this.cursor !== null && m.anchor > this.cursor ? 0.25 : 1;
+      if (crowded) {
+        if (m.side !== 'C') {
+          ctx.fillStyle = c.soft;
+          ctx.fillRect((m.side === 'A' ? xA : xB) - 2, Y(trueY) - 1, 4, 2);
+        }
+        continue;
+      }
+      const cached = this.markLabel(ctx, i, m, m.side === 'C' ? xB - xA - 20 : maxW);
+      const { color, bold } = cached;
+      const text = cached.fitted;
       ctx.font = `${bold ? '600 ' : ''}11px ${getFontMono()}`;
       if (m.side === 'C') {
         ctx.strokeStyle = c.soft;
@@ -686,8 +744,7 @@ export class TcpTimeline extends LitElement {
         ctx.stroke();
         ctx.setLineDash([]);
         ctx.textAlign = 'center';
-        const w = xB - xA - 20;
-        this.haloText(ctx, fitText(ctx, `▸ ${text}`, w), (xA + xB) / 2, Y(y) - 3, color ?? c.soft, c.surface);
+        this.haloText(ctx, text, (xA + xB) / 2, Y(y) - 3, color ?? c.soft, c.surface);
         continue;
       }
       const x = m.side === 'A' ? xA : xB;
@@ -701,9 +758,31 @@ export class TcpTimeline extends LitElement {
       ctx.textAlign = m.side === 'A' ? 'right' : 'left';
       const tx = x + dir * 9;
       ctx.fillStyle = color ?? (m.kind === AnchorKind.State ? c.ink : c.soft);
-      ctx.fillText(fitText(ctx, text, maxW), tx, Y(y) + 4);
+      ctx.fillText(text, tx, Y(y) + 4);
     }
     ctx.globalAlpha = 1;
+  }
+
+  /**
+   * A mark's text fitted to `maxW`, cached: a call's text is final once its result is known, so
+   * strings (and the base64 of a recv() result) are not rebuilt at every frame.
+   */
+  private markLabel(
+    ctx: CanvasRenderingContext2D,
+    index: number,
+    m: Mark,
+    maxW: number,
+  ): { fitted: string; color?: string; bold?: boolean } {
+    const hit = this.markCache.get(index);
+    const locale = getLocale();
+    if (hit && hit.maxW === maxW && hit.final && hit.locale === locale) return hit;
+    const r = this.markText(m);
+    const final = m.kind !== AnchorKind.Call || r.text.slice(-1) !== '…';
+    ctx.font = `${r.bold ? '600 ' : ''}11px ${getFontMono()}`;
+    const fitted = fitText(ctx, m.side === 'C' ? `▸ ${r.text}` : r.text, maxW);
+    const entry = { ...r, fitted, maxW, final, locale };
+    this.markCache.set(index, entry);
+    return entry;
   }
 
   private drawTimeWait(
@@ -775,9 +854,9 @@ export class TcpTimeline extends LitElement {
     const segs = s.segments.list;
     const m = segs.length;
     const held: HeldPos[] = [];
-    // candidates: closed segments whose running max end reaches the viewport, up to those that start below it
+    // Candidates: closed segments whose running maximum end reaches the viewport, up to the first
+    // that starts below it; plus the few still open (in flight or held).
     const first = lowerBound(this.segMaxEnd, Math.min(this.segStable, m), top - 30);
-    const labels: Array<[number, number, number, number]> = [];
     const todo: number[] = [];
     for (let i = first; i < m; i++) {
       const a0 = s.segStart[i]!;
@@ -789,37 +868,105 @@ export class TcpTimeline extends LitElement {
       todo.push(i);
     }
     for (const i of s.open) if (i < first) todo.push(i);
-    let selectedIdx = -1;
+    const geoms: SegDraw[] = [];
     for (const i of todo) {
-      const seg = segs[i]!;
-      if (seg.id === this.selected) {
-        selectedIdx = i;
-        continue;
+      const g = this.geometry(segs[i]!, i, Y, xA, xB, c, nowY, top, bottom, held);
+      if (g) geoms.push(g);
+    }
+    // Lines, batched by style: one stroke per colour, dash, width and fade.
+    const batches = new Map<string, { path: Path2D; g: SegDraw }>();
+    for (const g of geoms) {
+      const key = `${g.col}|${g.dash}|${g.width}|${g.faded ? 1 : 0}`;
+      let b = batches.get(key);
+      if (!b) {
+        b = { path: new Path2D(), g };
+        batches.set(key, b);
       }
-      this.drawSegment(ctx, seg, i, Y, xA, xB, c, nowY, top, bottom, labels, held, false);
+      addPolyline(b.path, g.sp);
     }
-    if (selectedIdx >= 0) {
-      this.drawSegment(
-        ctx,
-        segs[selectedIdx]!,
-        selectedIdx,
-        Y,
-        xA,
-        xB,
-        c,
-        nowY,
-        top,
-        bottom,
-        labels,
-        held,
-        true,
-      );
+    ctx.lineCap = 'butt';
+    for (const { path, g } of batches.values()) {
+      ctx.globalAlpha = g.faded ? 0.22 : 1;
+      ctx.strokeStyle = g.col;
+      ctx.lineWidth = g.width;
+      ctx.setLineDash(DASHES[g.dash]!);
+      ctx.stroke(path);
     }
+    ctx.setLineDash([]);
+    // Too many to read (zoomed far out): lines only, no heads or labels, except the selection.
+    const dense = geoms.length > DENSE_SEGMENTS;
+    // Ends: arrowheads batched by colour, crosses in one path.
+    const heads = new Map<string, Path2D>();
+    const crosses = new Path2D();
+    let anyCross = false;
+    for (const g of geoms) {
+      const sp = g.sp;
+      const n = sp.length;
+      if (g.endKind === 'arrow' && !dense) {
+        const key = `${g.col}|${g.faded ? 1 : 0}`;
+        let p = heads.get(key);
+        if (!p) heads.set(key, (p = new Path2D()));
+        addHead(p, sp[n - 4]!, sp[n - 3]!, sp[n - 2]!, sp[n - 1]!);
+      } else if (g.endKind === 'cross') {
+        const ex = sp[n - 2]!;
+        const ey = sp[n - 1]!;
+        crosses.moveTo(ex - 7, ey - 7);
+        crosses.lineTo(ex + 7, ey + 7);
+        crosses.moveTo(ex + 7, ey - 7);
+        crosses.lineTo(ex - 7, ey + 7);
+        anyCross = true;
+      }
+    }
+    for (const [key, p] of heads) {
+      const [col, faded] = key.split('|');
+      ctx.globalAlpha = faded === '1' ? 0.22 : 1;
+      ctx.fillStyle = col!;
+      ctx.fill(p);
+    }
+    ctx.globalAlpha = 1;
+    if (anyCross) {
+      ctx.strokeStyle = c.danger;
+      ctx.lineWidth = 3;
+      ctx.stroke(crosses);
+    }
+    for (const g of geoms) this.drawSpecialEnd(ctx, g, c);
+    // Labels, skipping those that would overlap one already written.
+    const labels: Array<[number, number, number, number]> = [];
+    const special: SegDraw[] = [];
+    for (const g of geoms) {
+      if (g.seg.id === this.selected || g.seg.id === this._hover?.seg) special.push(g);
+      else if (!dense) this.drawLabel(ctx, g, xA, xB, c, labels, false);
+    }
+    // The selected and hovered segments on top, highlighted, with their labels always written.
+    for (const g of special) {
+      ctx.globalAlpha = 1;
+      ctx.strokeStyle = `${c.focus}99`;
+      ctx.lineWidth = 8;
+      ctx.lineCap = 'round';
+      this.path(ctx, g.sp);
+      ctx.stroke();
+      ctx.lineCap = 'butt';
+      ctx.strokeStyle = g.col;
+      ctx.lineWidth = g.width;
+      ctx.setLineDash(DASHES[g.dash]!);
+      this.path(ctx, g.sp);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      const n = g.sp.length;
+      if (g.endKind === 'arrow') {
+        const p = new Path2D();
+        addHead(p, g.sp[n - 4]!, g.sp[n - 3]!, g.sp[n - 2]!, g.sp[n - 1]!);
+        ctx.fillStyle = g.col;
+        ctx.fill(p);
+      }
+      this.drawLabel(ctx, g, xA, xB, c, labels, true);
+    }
+    ctx.globalAlpha = 1;
     return held;
   }
 
-  private drawSegment(
-    ctx: CanvasRenderingContext2D,
+  /** Where a segment is drawn (screen coordinates), or undefined when it is off screen. */
+  private geometry(
     seg: Segment,
     i: number,
     Y: (y: number) => number,
@@ -829,10 +976,8 @@ export class TcpTimeline extends LitElement {
     nowY: number,
     top: number,
     bottom: number,
-    labels: Array<[number, number, number, number]>,
     held: HeldPos[],
-    selected: boolean,
-  ): void {
+  ): SegDraw | undefined {
     const s = this.store;
     const a0 = s.segStart[i]!;
     const aEnd = s.segEnd[i]!;
@@ -843,10 +988,9 @@ export class TcpTimeline extends LitElement {
     const x1 = seg.from === 'A' ? xB : xA;
     const xm = (x0 + x1) / 2;
     const delay = this.delayPx(seg);
-    const col = isFlag(seg, RST) ? c.danger : seg.from === 'A' ? c.a : c.b;
-    const faded = this.cursor !== null && a0 > this.cursor;
     const pts: number[] = [x0, y0];
-    let endKind: 'arrow' | 'cross' | 'open' | 'held' = 'arrow';
+    let endKind: SegDraw['endKind'] = 'arrow';
+    let hang: number[] | undefined;
     if (aHeld >= 0) {
       const yh = Math.max(this.ys[aHeld]!, y0) + delay / 2;
       pts.push(xm, yh);
@@ -864,12 +1008,11 @@ export class TcpTimeline extends LitElement {
       } else {
         pts.push(xm, Math.max(yh, nowY));
         endKind = 'held';
-        if (this.cursor === null) held.push({ id: seg.id, x: xm, y: Y(yh) });
+        hang = [xm, yh];
       }
     } else if (aEnd >= 0) {
       if (seg.end!.fate === 'dropped') {
-        const yd = Math.max(this.ys[aEnd]!, y0) + delay / 2;
-        pts.push(xm, yd);
+        pts.push(xm, Math.max(this.ys[aEnd]!, y0) + delay / 2);
         endKind = 'cross';
       } else {
         pts.push(x1, Math.max(this.ys[aEnd]!, y0 + 1));
@@ -881,56 +1024,42 @@ export class TcpTimeline extends LitElement {
       pts.push(x0 + (x1 - x0) * f, y0 + (yl - y0));
       endKind = 'open';
     }
-    // visible at all?
     let minY = Number.POSITIVE_INFINITY;
     let maxY = Number.NEGATIVE_INFINITY;
     for (let k = 1; k < pts.length; k += 2) {
       minY = Math.min(minY, pts[k]!);
       maxY = Math.max(maxY, pts[k]!);
     }
-    if (maxY < top - 20 || minY > bottom + 20) return;
-    const sp = pts.map((v, k) => (k % 2 ? Y(v) : v));
-    this.drawnSegs.push({ id: seg.id, pts: sp });
-    ctx.globalAlpha = faded ? 0.22 : 1;
-    const hover = this._hover?.seg === seg.id;
+    if (maxY < top - 20 || minY > bottom + 20) return undefined;
+    for (let k = 1; k < pts.length; k += 2) pts[k] = Y(pts[k]!);
+    if (hang && this.cursor === null) held.push({ id: seg.id, x: hang[0]!, y: Y(hang[1]!) });
+    this.drawnSegs.push({ id: seg.id, pts });
     const rexmit = seg.tags.some((tg) => tg.kind === 'retransmission' || tg.kind === 'fast-retransmission');
-    if (selected || hover) {
-      ctx.strokeStyle = `${c.focus}99`;
-      ctx.lineWidth = 8;
-      ctx.lineCap = 'round';
-      this.path(ctx, sp);
-      ctx.stroke();
-    }
-    ctx.strokeStyle = col;
-    ctx.lineWidth = hasData(seg) ? 2.6 : 1.5;
-    ctx.lineCap = 'butt';
-    ctx.setLineDash(rexmit ? [8, 4] : endKind === 'held' ? [2, 3] : seg.copyOf ? [1.5, 3] : []);
-    this.path(ctx, sp);
-    ctx.stroke();
-    ctx.setLineDash([]);
+    return {
+      seg,
+      sp: pts,
+      endKind,
+      col: isFlag(seg, RST) ? c.danger : seg.from === 'A' ? c.a : c.b,
+      dash: rexmit ? 1 : endKind === 'held' ? 2 : seg.copyOf ? 3 : 0,
+      width: hasData(seg) ? 2.6 : 1.5,
+      faded: this.cursor !== null && s.segStart[i]! > this.cursor,
+    };
+  }
+
+  /** Open heads (in flight), the held badge and the discarded mark: rare, drawn one by one. */
+  private drawSpecialEnd(ctx: CanvasRenderingContext2D, g: SegDraw, c: Colors): void {
+    const sp = g.sp;
     const n = sp.length;
-    const ex = sp[n - 2]!;
-    const ey = sp[n - 1]!;
-    const px = sp[n - 4]!;
-    const py = sp[n - 3]!;
-    if (endKind === 'arrow' || endKind === 'open') {
-      this.arrowHead(ctx, px, py, ex, ey, col, endKind === 'open');
-      if (seg.discard && endKind === 'arrow') {
-        ctx.fillStyle = c.danger;
-        ctx.font = `700 13px ${getFont()}`;
-        ctx.textAlign = 'center';
-        ctx.fillText('⊘', ex + (seg.to === 'A' ? 12 : -12), ey + 4);
-      }
-    } else if (endKind === 'cross') {
-      ctx.strokeStyle = c.danger;
-      ctx.lineWidth = 3;
-      ctx.beginPath();
-      ctx.moveTo(ex - 7, ey - 7);
-      ctx.lineTo(ex + 7, ey + 7);
-      ctx.moveTo(ex + 7, ey - 7);
-      ctx.lineTo(ex - 7, ey + 7);
-      ctx.stroke();
-    } else if (endKind === 'held') {
+    ctx.globalAlpha = g.faded ? 0.22 : 1;
+    if (g.endKind === 'open') {
+      const p = new Path2D();
+      addHead(p, sp[n - 4]!, sp[n - 3]!, sp[n - 2]!, sp[n - 1]!);
+      ctx.fillStyle = c.surface;
+      ctx.fill(p);
+      ctx.strokeStyle = g.col;
+      ctx.lineWidth = 1.5;
+      ctx.stroke(p);
+    } else if (g.endKind === 'held') {
       const hx = sp[2]!;
       const hy = sp[3]!;
       ctx.fillStyle = c.warn;
@@ -940,8 +1069,27 @@ export class TcpTimeline extends LitElement {
       ctx.fillStyle = '#fff';
       ctx.fillRect(hx - 4, hy - 4.5, 3, 9);
       ctx.fillRect(hx + 1, hy - 4.5, 3, 9);
+    } else if (g.endKind === 'arrow' && g.seg.discard) {
+      ctx.fillStyle = c.danger;
+      ctx.font = `700 13px ${getFont()}`;
+      ctx.textAlign = 'center';
+      ctx.fillText('⊘', sp[n - 2]! + (g.seg.to === 'A' ? 12 : -12), sp[n - 1]! + 4);
     }
-    // label at the first leg's middle, above the line, along it when it is not too steep
+    ctx.globalAlpha = 1;
+  }
+
+  /** The label along the first leg, unless it would overlap a label already written. */
+  private drawLabel(
+    ctx: CanvasRenderingContext2D,
+    g: SegDraw,
+    xA: number,
+    xB: number,
+    c: Colors,
+    labels: Array<[number, number, number, number]>,
+    force: boolean,
+  ): void {
+    const sp = g.sp;
+    const seg = g.seg;
     const lx = (sp[0]! + sp[2]!) / 2;
     const ly = (sp[1]! + sp[3]!) / 2;
     let dx = sp[2]! - sp[0]!;
@@ -952,72 +1100,65 @@ export class TcpTimeline extends LitElement {
     }
     const ang = Math.atan2(dy, dx);
     const along = Math.abs(ang) < 0.62;
-    const text = shortText(seg, { absolute: this.absolute });
-    const tags = tagsText(seg);
-    ctx.font = `${hasData(seg) ? '600 ' : ''}11px ${getFontMono()}`;
     const legLen = Math.hypot(sp[2]! - sp[0]!, sp[3]! - sp[1]!);
     const span = Math.abs(xB - xA) - 22;
-    const maxW = Math.max(60, along ? Math.max(legLen - 22, endKind === 'cross' ? span * 0.8 : 0) : span);
-    const shown = fitText(ctx, `#${seg.id} ${text}`, maxW);
-    const w = ctx.measureText(shown).width;
-    const h = tags ? 26 : 13;
+    const maxW = Math.max(60, along ? Math.max(legLen - 22, g.endKind === 'cross' ? span * 0.8 : 0) : span);
+    const lab = this.segLabel(ctx, seg, maxW);
+    const w = lab.w;
+    const h = lab.tags ? 26 : 13;
+    const cos = Math.cos(ang);
+    const sin = Math.abs(Math.sin(ang));
     const box: [number, number, number, number] = along
-      ? [
-          lx - (w / 2) * Math.cos(ang),
-          ly - h - 3 - Math.abs((w / 2) * Math.sin(ang)),
-          w * Math.cos(ang),
-          h + Math.abs(w * Math.sin(ang)),
-        ]
+      ? [lx - (w / 2) * cos, ly - h - 3 - (w / 2) * sin, w * cos, h + w * sin]
       : [lx - w / 2, ly - h - 3, w, h];
-    const overlaps = labels.some(
-      (b) => box[0] < b[0] + b[2] && b[0] < box[0] + box[2] && box[1] < b[1] + b[3] && b[1] < box[1] + box[3],
-    );
-    if (!overlaps || selected || hover) {
-      labels.push(box);
-      ctx.save();
-      ctx.translate(lx, ly);
-      if (along) ctx.rotate(ang);
-      ctx.textAlign = 'center';
-      this.haloText(ctx, shown, 0, -4, c.ink, c.surface);
-      if (tags) {
-        ctx.font = `700 11px ${getFontMono()}`;
-        this.haloText(ctx, fitText(ctx, tags, maxW), 0, -17, c.danger, c.surface);
+    if (!force) {
+      // Labels come roughly in y order: checking the last few is enough.
+      for (let k = labels.length - 1; k >= 0 && k >= labels.length - 10; k--) {
+        const b = labels[k]!;
+        if (box[0] < b[0] + b[2] && b[0] < box[0] + box[2] && box[1] < b[1] + b[3] && b[1] < box[1] + box[3])
+          return;
       }
-      ctx.restore();
     }
+    labels.push(box);
+    ctx.globalAlpha = g.faded ? 0.22 : 1;
+    ctx.save();
+    ctx.translate(lx, ly);
+    if (along) ctx.rotate(ang);
+    ctx.textAlign = 'center';
+    ctx.font = `${hasData(seg) ? '600 ' : ''}11px ${getFontMono()}`;
+    this.haloText(ctx, lab.shown, 0, -4, c.ink, c.surface);
+    if (lab.tags) {
+      ctx.font = `700 11px ${getFontMono()}`;
+      this.haloText(ctx, lab.tags, 0, -17, c.danger, c.surface);
+    }
+    ctx.restore();
     ctx.globalAlpha = 1;
+  }
+
+  /** A segment's label fitted to `maxW` (cached until its numbers, tags or the width change). */
+  private segLabel(
+    ctx: CanvasRenderingContext2D,
+    seg: Segment,
+    maxW: number,
+  ): { shown: string; tags: string; w: number } {
+    const key = `${this.absolute ? 1 : 0}|${seg.tags.length}|${Math.round(maxW / 8)}`;
+    const hit = this.labelCache.get(seg.id);
+    if (hit && hit.key === key) return hit;
+    ctx.font = `${hasData(seg) ? '600 ' : ''}11px ${getFontMono()}`;
+    const shown = fitText(ctx, `#${seg.id} ${shortText(seg, { absolute: this.absolute })}`, maxW);
+    const w = ctx.measureText(shown).width;
+    const tagText = tagsText(seg);
+    ctx.font = `700 11px ${getFontMono()}`;
+    const tags = tagText ? fitText(ctx, tagText, maxW) : '';
+    const entry = { key, shown, tags, w };
+    this.labelCache.set(seg.id, entry);
+    return entry;
   }
 
   private path(ctx: CanvasRenderingContext2D, p: number[]): void {
     ctx.beginPath();
     ctx.moveTo(p[0]!, p[1]!);
     for (let k = 2; k < p.length; k += 2) ctx.lineTo(p[k]!, p[k + 1]!);
-  }
-
-  private arrowHead(
-    ctx: CanvasRenderingContext2D,
-    x0: number,
-    y0: number,
-    x1: number,
-    y1: number,
-    col: string,
-    open: boolean,
-  ): void {
-    const ang = Math.atan2(y1 - y0, x1 - x0);
-    const len = 10;
-    ctx.fillStyle = col;
-    ctx.strokeStyle = col;
-    ctx.beginPath();
-    ctx.moveTo(x1, y1);
-    ctx.lineTo(x1 - len * Math.cos(ang - 0.42), y1 - len * Math.sin(ang - 0.42));
-    ctx.lineTo(x1 - len * Math.cos(ang + 0.42), y1 - len * Math.sin(ang + 0.42));
-    ctx.closePath();
-    if (open) {
-      ctx.fillStyle = '#fff';
-      ctx.fill();
-      ctx.lineWidth = 1.5;
-      ctx.stroke();
-    } else ctx.fill();
   }
 
   // ── interaction ─────────────────────────────────────────────────────────────────────────────

@@ -148,11 +148,14 @@ export class LabController implements ReactiveController {
         if (!s || s.room !== m.room) return;
         const ev = m.event as { type: string; t: number };
         s.addEvent(Number(m.n), Number(m.t), ev);
+        // Rebuild the endpoints as the history streams in, so nothing is left for the first frame.
+        s.endpoints.catchUp();
         if (s.synced) s.notify();
         return;
       }
       case 'room.synced':
         if (this.store && this.store.room === m.room) {
+          performance.mark('tcplab:synced', { detail: { items: this.store.items.length } });
           this.store.synced = true;
           this.store.notify();
         }
@@ -184,7 +187,9 @@ export class LabController implements ReactiveController {
   private onFrame(bytes: Uint8Array): void {
     const s = this.store;
     if (!s) return;
-    if (s.addBinary(bytes) && s.synced) s.notify();
+    if (!s.addBinary(bytes)) return;
+    s.endpoints.catchUp();
+    if (s.synced) s.notify();
   }
 
   private setStore(store: RoomStore | undefined): void {
@@ -219,6 +224,7 @@ export class LabController implements ReactiveController {
   }
 
   async enter(room: number, mode: EnterMode): Promise<void> {
+    performance.mark('tcplab:room-join');
     await this.request({ type: 'room.join', room });
     const seats: Seat[] = mode === 'solo' ? ['A', 'B'] : mode === 'observe' ? [] : [mode];
     for (const seat of seats) await this.request({ type: 'seat.take', room, seat });

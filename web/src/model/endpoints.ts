@@ -184,7 +184,14 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** Length of a recv() result as it travels: `{b64}` (server) or `{bytes, text}` (trace preview). */
+/** Bytes of a result's text kept for display (a recv() may return 64 KiB). */
+const PREVIEW_BYTES = 96;
+
+/**
+ * Length of a recv() result as it travels (`{b64}` from the server, `{bytes, text}` in a trace
+ * preview) and, when printable, the text of its first `PREVIEW_BYTES` bytes: only that prefix is
+ * decoded, so a long history of big reads stays cheap to fold.
+ */
 export function resultBytes(value: unknown): { len: number; text?: string } | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const v = value as Record<string, unknown>;
@@ -192,11 +199,14 @@ export function resultBytes(value: unknown): { len: number; text?: string } | un
     const b64 = v.b64;
     const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
     const len = (b64.length / 4) * 3 - pad;
+    const head = b64.length > (PREVIEW_BYTES / 3) * 4 ? b64.slice(0, (PREVIEW_BYTES / 3) * 4) : b64;
     let text: string | undefined;
     try {
-      const bin = atob(b64);
+      const bin = atob(head);
       const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      // `stream: true` tolerates a character cut in half at the end of the prefix
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: head.length < b64.length });
+      if (head.length < b64.length) text += '…';
     } catch {
       text = undefined;
     }
@@ -578,7 +588,9 @@ export class EndpointModel {
     remotePort: number,
   ): SockView | undefined {
     let best: SockView | undefined;
-    for (const s of Object.values(host.socks)) {
+    const socks = host.socks;
+    for (const k in socks) {
+      const s = socks[k]!;
       if (s.freed || s.state === 'LISTEN') continue;
       if (s.remotePort !== remotePort || s.remoteAddr !== remoteAddr) continue;
       if (s.localPort !== localPort && s.localPort !== 0) continue;

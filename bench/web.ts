@@ -1,0 +1,346 @@
+/**
+ * `npm run bench:web`: how fast the web app shows a big room, in headless Chromium.
+ *
+ * 1. Builds the web app (Vite) and starts the real lab server in-process on a loopback port, with
+ *    the history limit raised so one room can hold 10,000 segments (and the per-connection message
+ *    rate raised for the driver).
+ * 2. A WebSocket driver takes both seats of a room and makes a bulk transfer over a lossy link
+ *    (retransmissions, dup ACKs, cwnd changes) until 10,000 segments have been sent, then closes.
+ * 3. Chromium joins the class and observes the room. Time to first render = from asking to join
+ *    the room to the first frame of the timeline with the whole history (WebSocket transfer,
+ *    decoding, analysis, endpoint rebuild and drawing included), split at `room.synced`.
+ * 4. Frame times while scrolling back through the whole history and while zooming (in-page
+ *    requestAnimationFrame loops for a few seconds each): draw time per frame (p50, p95, max)
+ *    and frames per second.
+ *
+ * Targets (issue 6): first render < 1 s, ≥ 50 fps while scrolling.
+ *   SEGMENTS=10000 SCROLL_MS=4000 npm run bench:web
+ */
+import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { decodeFrame } from '../shared/protocol/frame.ts';
+import { LIMITS } from '../shared/protocol/limits.ts';
+import { buildWeb, launch, makeClass, person, shot, startServer } from '../test/web/browser.ts';
+
+const SEGMENTS = Number(process.env.SEGMENTS ?? 10_000);
+const SCROLL_MS = Number(process.env.SCROLL_MS ?? 4000);
+const ZOOM_MS = Number(process.env.ZOOM_MS ?? 3000);
+
+interface Driver {
+  ws: WebSocket;
+  request(msg: Record<string, unknown>): Promise<Record<string, unknown>>;
+  segmentsSent: number;
+  events: number;
+  returned: Map<number, Record<string, unknown>>;
+}
+
+function drive(url: string): Promise<Driver> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`);
+  ws.binaryType = 'nodebuffer';
+  let nextId = 1;
+  const waiting = new Map<number, { resolve(d: Record<string, unknown>): void; reject(e: Error): void }>();
+  const d: Driver = {
+    ws,
+    segmentsSent: 0,
+    events: 0,
+    returned: new Map(),
+    request(msg) {
+      const id = nextId++;
+      return new Promise((res, rej) => {
+        waiting.set(id, { resolve: res, reject: rej });
+        ws.send(JSON.stringify({ ...msg, id }));
+      });
+    },
+  };
+  ws.on('message', (data, binary) => {
+    if (binary) {
+      const f = decodeFrame(new Uint8Array(data as Buffer));
+      d.events++;
+      if (f.ok && f.frame.fate === 'sent') d.segmentsSent++;
+      return;
+    }
+    const m = JSON.parse(String(data)) as Record<string, unknown>;
+    if ((m.type === 'ok' || m.type === 'error') && typeof m.re === 'number') {
+      const w = waiting.get(m.re);
+      waiting.delete(m.re);
+      if (m.type === 'ok') w?.resolve((m.data ?? {}) as Record<string, unknown>);
+      else w?.reject(new Error(`${m.code}: ${m.message}`));
+      return;
+    }
+    if (m.type === 'room.event') {
+      d.events++;
+      const e = m.event as Record<string, unknown>;
+      if (e.type === 'return' && e.host === 'B') d.returned.set(Number(e.callId), e);
+    }
+  });
+  return new Promise((res, rej) => {
+    ws.once('open', () => res(d));
+    ws.once('error', rej);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The room's history exactly as the server sends it to a newcomer (frames as base64). */
+async function collectHistory(
+  url: string,
+  code: string,
+  room: number,
+): Promise<{ info: unknown; messages: unknown[]; ms: number }> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`);
+  ws.binaryType = 'nodebuffer';
+  await new Promise((res, rej) => {
+    ws.once('open', res);
+    ws.once('error', rej);
+  });
+  const messages: unknown[] = [];
+  let info: unknown;
+  let t0 = 0;
+  const done = new Promise<number>((res) => {
+    ws.on('message', (data, binary) => {
+      if (binary) {
+        messages.push((data as Buffer).toString('base64'));
+        return;
+      }
+      const m = JSON.parse(String(data)) as Record<string, unknown>;
+      if (m.type === 'room.snapshot') info = m.info;
+      else if (m.type === 'room.event') messages.push(m);
+      else if (m.type === 'room.synced') res(performance.now() - t0);
+    });
+  });
+  ws.send(JSON.stringify({ type: 'class.join', code, name: 'Collector', id: 1 }));
+  await sleep(200);
+  t0 = performance.now();
+  ws.send(JSON.stringify({ type: 'room.join', room, id: 2 }));
+  const ms = await done;
+  ws.close();
+  return { info, messages, ms };
+}
+
+/** In the page: load a history into dev.html's room (no network) and wait for its first frame. */
+const LOAD = `async (h) => {
+  h.messages = h.messages.map((m) => (typeof m === 'string' ? Uint8Array.from(atob(m), (c) => c.charCodeAt(0)) : m));
+  const t0 = performance.now();
+  const ingest = window.tcpLabDev.load(h);
+  await new Promise((res) => {
+    const wait = () => (performance.getEntriesByName('tcplab:first-frame').length ? res() : requestAnimationFrame(wait));
+    wait();
+  });
+  return { ingest, first: performance.getEntriesByName('tcplab:first-frame')[0].startTime - t0 };
+}`;
+
+/** In the page: the same messages over a bare WebSocket with an empty handler (Chromium's ceiling). */
+const RAW = `(a) => new Promise((res) => {
+  const ws = new WebSocket(a.url);
+  ws.binaryType = 'arraybuffer';
+  let n = 0;
+  let t0 = 0;
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: 'class.join', code: a.code, name: 'Raw', id: 1 }));
+    setTimeout(() => {
+      t0 = performance.now();
+      ws.send(JSON.stringify({ type: 'room.join', room: a.room, id: 2 }));
+    }, 200);
+  };
+  ws.onmessage = (ev) => {
+    n++;
+    if (typeof ev.data === 'string' && ev.data.includes('"room.synced"')) {
+      res({ n, ms: performance.now() - t0 });
+      ws.close();
+    }
+  };
+})`;
+
+async function fillRoom(
+  url: string,
+  code: string,
+  room: number,
+): Promise<{ segments: number; events: number; ms: number }> {
+  const t0 = performance.now();
+  const d = await drive(url);
+  await d.request({ type: 'class.join', code, name: 'Bench' });
+  await d.request({ type: 'room.join', room });
+  await d.request({ type: 'seat.take', room, seat: 'A' });
+  await d.request({ type: 'seat.take', room, seat: 'B' });
+  const call = (host: 'A' | 'B', c: Record<string, unknown>) =>
+    d.request({ type: 'sock.call', room, host, call: c });
+  await call('B', { op: 'socket' });
+  await call('B', { op: 'bind', fd: 3, port: 80 });
+  await call('B', { op: 'listen', fd: 3, backlog: 5 });
+  const accept = (await call('B', { op: 'accept', fd: 3 })) as { callId: number };
+  await call('A', { op: 'socket' });
+  await call('A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+  while (!d.returned.has(accept.callId)) await sleep(5);
+  const chunk = 'TCP Lab bench '.repeat(586).slice(0, 8192);
+  let lastProgress = performance.now();
+  let last = 0;
+  while (d.segmentsSent < SEGMENTS) {
+    await call('A', { op: 'send', fd: 3, data: chunk });
+    await call('B', { op: 'recv', fd: 4, max: 65_536 });
+    // Let the simulated link carry what is queued before adding more.
+    while (d.segmentsSent < SEGMENTS && d.segmentsSent - last < 4) {
+      await sleep(2);
+      if (performance.now() - lastProgress > 10_000) throw new Error(`stalled at ${d.segmentsSent} segments`);
+    }
+    if (d.segmentsSent > last) lastProgress = performance.now();
+    last = d.segmentsSent;
+  }
+  await call('A', { op: 'close', fd: 3 });
+  await call('B', { op: 'close', fd: 4 });
+  await sleep(300);
+  await d.request({ type: 'clock.pause', room });
+  await sleep(100);
+  d.ws.close();
+  return { segments: d.segmentsSent, events: d.events, ms: performance.now() - t0 };
+}
+
+interface FrameStats {
+  frames: number;
+  fps: number;
+  p50: number;
+  p95: number;
+  max: number;
+  worstGap: number;
+}
+
+/**
+ * In-page code is passed as text: tsx would otherwise wrap its inner functions in a helper that
+ * does not exist in the page.
+ */
+const ANIMATE = `async ({ kind, ms }) => {
+  const room = document.querySelector('tcp-app').shadowRoot.querySelector('tcp-room');
+  const tl = room.shadowRoot.querySelector('tcp-timeline');
+  const stamps = [];
+  tl.frameTimes.length = 0;
+  await new Promise((done) => {
+    const start = performance.now();
+    const step = (now) => {
+      stamps.push(now);
+      const t = (now - start) / ms;
+      if (kind === 'scroll') tl.scrollLadder(-90);
+      else {
+        // 1 → 8 → 0.15 → 1 over the run
+        const z = t < 0.4 ? 1 + (t / 0.4) * 7 : t < 0.8 ? 8 - ((t - 0.4) / 0.4) * 7.85 : 0.15 + ((t - 0.8) / 0.2) * 0.85;
+        tl.dispatchEvent(new CustomEvent('zoom-change', { detail: { zoom: z }, bubbles: true, composed: true }));
+      }
+      if (now - start < ms) requestAnimationFrame(step);
+      else done();
+    };
+    requestAnimationFrame(step);
+  });
+  const dt = [...tl.frameTimes].sort((a, b) => a - b);
+  const gaps = stamps.slice(1).map((s, i) => s - stamps[i]);
+  return {
+    frames: stamps.length,
+    fps: (stamps.length - 1) / ((stamps[stamps.length - 1] - stamps[0]) / 1000),
+    p50: dt[dt.length >> 1] ?? 0,
+    p95: dt[Math.floor(dt.length * 0.95)] ?? 0,
+    max: dt[dt.length - 1] ?? 0,
+    worstGap: Math.max(...gaps),
+  };
+}`;
+
+const MARKS = `() => {
+  const at = (n) => performance.getEntriesByName(n)[0]?.startTime ?? Number.NaN;
+  const ff = performance.getEntriesByName('tcplab:first-frame')[0];
+  return { join: at('tcplab:room-join'), synced: at('tcplab:synced'), first: at('tcplab:first-frame'), detail: ff?.detail };
+}`;
+
+function animate(page: Page, kind: 'scroll' | 'zoom', ms: number): Promise<FrameStats> {
+  return page.evaluate(`(${ANIMATE})(${JSON.stringify({ kind, ms })})`) as Promise<FrameStats>;
+}
+
+const f1 = (n: number) => n.toFixed(1);
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench:web — ${SEGMENTS} segments, headless Chromium at 1280×720\n`);
+  const tb = performance.now();
+  await buildWeb('bench-web-dist');
+  process.stdout.write(`  vite build                     ${f1(performance.now() - tb)} ms\n`);
+  const { app, url } = await startServer({
+    speed: 100,
+    link: { delayMs: 20, loss: 0.004 },
+    limits: {
+      ...LIMITS,
+      maxHistoryEvents: 1_000_000,
+      messagesPerSecond: 1_000_000,
+      messageBurst: 1_000_000,
+      maxBufferedBytes: 512 * 1024 * 1024,
+    },
+  });
+  const { code, room } = await makeClass(app, 'Bench');
+  const filled = await fillRoom(url, code, room);
+  process.stdout.write(
+    `  room filled                    ${filled.segments} segments, ${filled.events} history events in ${f1(filled.ms)} ms\n`,
+  );
+
+  const browser = await launch();
+  try {
+    const p = await person(browser);
+    const page = p.page;
+    await page.goto(`${url}/?class=${code}`);
+    await page.locator('#name').fill('Observer');
+    await page.locator('tcp-join button[type="submit"]').click();
+    await page.getByRole('button', { name: 'Observe' }).first().waitFor();
+    await page.getByRole('button', { name: 'Observe' }).first().click();
+    await page.waitForFunction("performance.getEntriesByName('tcplab:first-frame').length > 0", undefined, {
+      timeout: 60_000,
+    });
+    const t = (await page.evaluate(`(${MARKS})()`)) as {
+      join: number;
+      synced: number;
+      first: number;
+      detail?: { segments: number; items: number };
+    };
+    const first = t.first - t.join;
+    process.stdout.write(
+      `  first render                   ${f1(first)} ms  (history in ${f1(t.synced - t.join)} ms, then ${f1(t.first - t.synced)} ms to the first frame; ${t.detail?.segments} segments, ${t.detail?.items} events)  target < 1000 ms: ${first < 1000 ? 'met' : 'MISSED'}\n`,
+    );
+    await shot(page, 'bench-web-first');
+    const scroll = await animate(page, 'scroll', SCROLL_MS);
+    process.stdout.write(
+      `  scrolling  ${scroll.frames} frames  ${f1(scroll.fps)} fps  draw p50 ${f1(scroll.p50)} ms, p95 ${f1(scroll.p95)} ms, max ${f1(scroll.max)} ms, worst frame gap ${f1(scroll.worstGap)} ms  target ≥ 50 fps: ${scroll.fps >= 50 ? 'met' : 'MISSED'}\n`,
+    );
+    await shot(page, 'bench-web-scrolled');
+    const zoom = await animate(page, 'zoom', ZOOM_MS);
+    process.stdout.write(
+      `  zooming    ${zoom.frames} frames  ${f1(zoom.fps)} fps  draw p50 ${f1(zoom.p50)} ms, p95 ${f1(zoom.p95)} ms, max ${f1(zoom.max)} ms, worst frame gap ${f1(zoom.worstGap)} ms\n`,
+    );
+    await shot(page, 'bench-web-zoomed');
+
+    const hist = await collectHistory(url, code, room);
+    process.stdout.write(
+      `  Node ws client, same history   ${hist.messages.length} messages in ${f1(hist.ms)} ms (server side of the transfer)\n`,
+    );
+    const raw = (await page.evaluate(
+      `(${RAW})(${JSON.stringify({ url: `${url.replace(/^http/, 'ws')}/ws`, code, room })})`,
+    )) as {
+      n: number;
+      ms: number;
+    };
+    process.stdout.write(
+      `  Chromium bare WebSocket        ${raw.n} messages in ${f1(raw.ms)} ms (empty handler: the browser's per-message ceiling)\n`,
+    );
+    const dev = await person(browser);
+    await dev.page.goto(`${url}/dev.html?scenario=none`);
+    await dev.page.waitForFunction('!!window.tcpLabDev');
+    const mem = (await dev.page.evaluate(
+      `(${LOAD})(${JSON.stringify({ room, info: hist.info, messages: hist.messages })})`,
+    )) as { ingest: number; first: number };
+    process.stdout.write(
+      `  first render from memory       ${f1(mem.first)} ms  (decode, analysis and endpoints ${f1(mem.ingest)} ms, then layout and draw; no network)  target < 1000 ms: ${mem.first < 1000 ? 'met' : 'MISSED'}\n`,
+    );
+    await shot(dev.page, 'bench-web-memory');
+    if (p.errors.length) process.stdout.write(`  page errors: ${p.errors.join('; ')}\n`);
+    process.stdout.write(`  screenshots in ${resolve('test-results')}/bench-web-*.png\n`);
+  } finally {
+    await browser.close();
+    await app.close();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
