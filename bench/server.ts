@@ -20,6 +20,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
 
 const KEY = 'bench-key';
@@ -116,11 +117,16 @@ async function serveBare(file: string): Promise<void> {
 
 /** Answers the parent's `stats` requests with this process's CPU and memory. */
 function serveStats(port: number, extra: () => object): void {
+  // The parent is gone (finished, killed or crashed): never outlive it.
+  process.on('disconnect', () => process.exit(0));
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'exit') process.exit(0);
     if (m.cmd === 'mark') {
+      lag.reset();
       cpu0 = process.cpuUsage();
       t0 = performance.now();
     } else if (m.cmd === 'stats') {
@@ -132,6 +138,8 @@ function serveStats(port: number, extra: () => object): void {
         rssMB: mem.rss / 2 ** 20,
         heapMB: mem.heapUsed / 2 ** 20,
         maxRssMB: process.resourceUsage().maxRSS / 1024,
+        lagP50: lag.percentile(50) / 1e6,
+        lagP99: lag.percentile(99) / 1e6,
         ...extra(),
       });
     }
@@ -140,6 +148,12 @@ function serveStats(port: number, extra: () => object): void {
 }
 
 // ── parent: the clients ──────────────────────────────────────────────────────────────────────
+
+/** Server children still running; killed when this process exits, whatever the reason. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 interface Child {
   proc: ChildProcess;
@@ -155,6 +169,8 @@ function spawnChild(args: string[]): Promise<Child> {
     execArgv: ['--import', 'tsx', ...prof],
     stdio: 'inherit',
   });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
   return new Promise((resolve, reject) => {
     proc.once('error', reject);
     proc.once('message', (m: { port: number }) => {
@@ -290,6 +306,7 @@ async function labPhase(seconds: number, roomCount: number) {
     }
   }
 
+  progress(`lab server up, ${rooms.length} rooms in ${classes} classes`);
   // Dashboards first, so they see every room from the start.
   const dashboards: Client[] = [];
   const codes = [...new Set(rooms.map((r) => r.code))];
@@ -328,6 +345,7 @@ async function labPhase(seconds: number, roomCount: number) {
     }),
   );
 
+  progress(`${dashboards.length} dashboards and ${pairs.length * 2} students connected and seated`);
   // Record a room's full loop (between two resets) for the bare-ws ceiling: the first room to
   // complete one gives the sample.
   const sample: Array<{ b: boolean; d: string; room: number }> = [];
@@ -400,6 +418,7 @@ async function labPhase(seconds: number, roomCount: number) {
   const warmup = Math.min(3, seconds / 3);
   const loops = pairs.map(loop);
   await sleep(warmup * 1000);
+  progress(`warmed up (${iterations} loops), measuring for ${seconds} s`);
   server.tell('mark');
   callSent.clear();
   peerGot.clear();
@@ -483,6 +502,7 @@ async function barePhase(
       clients.push(c);
     }
   }
+  progress(`bare ws server: ${clients.length} clients connected, broadcasting`);
   server.tell('start');
   await sleep(1000);
   server.tell('mark');
@@ -504,6 +524,11 @@ async function stopChild(child: Child): Promise<void> {
   child.tell('exit');
   await Promise.race([exited, sleep(process.env.BENCH_PROF ? 30_000 : 3000)]);
   child.proc.kill('SIGKILL');
+}
+
+const started = performance.now();
+function progress(msg: string): void {
+  process.stderr.write(`  [${((performance.now() - started) / 1000).toFixed(1)} s] ${msg}\n`);
 }
 
 function pct(xs: number[], p: number): number {
@@ -529,12 +554,19 @@ async function main(): Promise<void> {
     },
     (seconds * 2 + 120) * 1000,
   );
-  watchdog.unref();
 
   process.stdout.write(
     `bench:server — ${roomCount} rooms, ${roomCount * 2} students, ${Math.ceil(roomCount / CLASS_ROOMS)} dashboards, ${seconds} s per phase, loopback\n`,
   );
   const lab = await labPhase(seconds, roomCount);
+  clearTimeout(watchdog);
+  const watchdog2 = setTimeout(
+    () => {
+      process.stderr.write('bench:server: watchdog expired in the ceiling phase, giving up\n');
+      process.exit(1);
+    },
+    (seconds + 120) * 1000,
+  );
   const m = lab.measured;
   const roomEvents = m.dashboardHistory / lab.wall;
   const delivered = m.messages / lab.wall;
@@ -549,6 +581,7 @@ async function main(): Promise<void> {
       `  call → dashboard   p50 ${f1(pct(lab.dashLat, 50))} ms  p99 ${f1(pct(lab.dashLat, 99))} ms  (${lab.dashLat.length} calls)`,
       `  server CPU         ${f1(lab.stats.cpuPct)} % of one core (clients: ${f1(m.clientCpuPct)} %)`,
       `  server memory      rss ${f1(lab.stats.rssMB)} MB (peak ${f1(lab.stats.maxRssMB)} MB), heap ${f1(lab.stats.heapMB)} MB`,
+      `  server loop delay  p50 ${f1(lab.stats.lagP50)} ms  p99 ${f1(lab.stats.lagP99)} ms`,
       '',
     ].join('\n'),
   );
@@ -567,6 +600,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  clearTimeout(watchdog2);
   process.exit(0);
 }
 

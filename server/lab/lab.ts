@@ -33,13 +33,19 @@ export class LabClass {
   readonly sessions = new Set<Session>();
   /** Instructor connections that receive `class.state`. */
   readonly watchers = new Map<Connection, { rooms: boolean }>();
-  statePending = false;
+  /** A `class.state` push is scheduled. */
+  statePending: ReturnType<typeof setTimeout> | undefined;
+  /** When the last one went out (ms, performance.now). */
+  stateSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly code: string,
     readonly name: string,
   ) {}
 }
+
+/** Least time between two `class.state` pushes to one class. */
+export const CLASS_STATE_MS = 100;
 
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const CODE_LENGTH = 6;
@@ -370,17 +376,21 @@ export class Lab {
     };
   }
 
-  /** Pushes `class.state` to the class once per turn of the event loop, however many changes. */
+  /**
+   * Pushes `class.state` to the class: at most once per `CLASS_STATE_MS`, however many changes
+   * (forty students joining at once would otherwise send forty rosters to forty people).
+   */
   private classChanged(klass: LabClass): void {
     if (klass.statePending) return;
-    klass.statePending = true;
-    setImmediate(() => {
-      klass.statePending = false;
+    const wait = Math.max(0, klass.stateSentAt + CLASS_STATE_MS - performance.now());
+    klass.statePending = setTimeout(() => {
+      klass.statePending = undefined;
+      klass.stateSentAt = performance.now();
       if (!this.classes.has(klass.code)) return;
       const data = Buffer.from(JSON.stringify(this.classState(klass)));
       for (const s of klass.sessions) s.conn?.send(data, false);
       for (const conn of klass.watchers.keys()) conn.send(data, false);
-    });
+    }, wait);
   }
 
   // ── shutdown ────────────────────────────────────────────────────────────────────────────────
@@ -389,5 +399,6 @@ export class Lab {
     for (const conn of this.conns) conn.close(CLOSE.GOING_AWAY, 'server shutting down');
     for (const room of this.rooms.values()) room.dispose();
     for (const s of this.byToken.values()) if (s.offlineTimer) clearTimeout(s.offlineTimer);
+    for (const k of this.classes.values()) if (k.statePending) clearTimeout(k.statePending);
   }
 }

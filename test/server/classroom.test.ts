@@ -25,6 +25,7 @@ import {
   type Data,
   type Msg,
   nextMatching,
+  nextOf,
   received,
   request,
   startApp,
@@ -269,5 +270,28 @@ describe('persistence hooks', () => {
     expect(resets).toEqual([[room, 1]]);
     expect(app.lab.rooms.get(room)!.inputs).toEqual([]);
     await closeAll([ann, c.teacher], app);
+  });
+});
+
+describe('class roster pushes', () => {
+  it('are throttled: ten students joining at once cost the instructor a couple of class.state pushes', async () => {
+    const { app, url } = await startApp({ running: false });
+    const c = await classroom(url, []);
+    await request(c.teacher, { type: 'class.watch', code: c.code });
+    const before = received(c.teacher).filter(
+      (m) => m.kind === 'json' && m.data.type === 'class.state',
+    ).length;
+    const students = await Promise.all(Array.from({ length: 10 }, () => connect(url)));
+    for (const [i, ws] of students.entries())
+      ws.send(JSON.stringify({ type: 'class.join', code: c.code, name: `S${i}` }));
+    // Wait for the roster that has everyone.
+    for (;;) {
+      const state = await nextOf(c.teacher, 'class.state');
+      if (state.people.length === 10) break;
+    }
+    const pushes =
+      received(c.teacher).filter((m) => m.kind === 'json' && m.data.type === 'class.state').length - before;
+    expect(pushes).toBeLessThanOrEqual(3);
+    await closeAll([c.teacher, ...students], app);
   });
 });
