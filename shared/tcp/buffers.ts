@@ -6,7 +6,7 @@
  * ReceiveBuffer holds in-order bytes not yet read by the application, plus an out-of-order
  * queue of segments above RCV.NXT that are kept and acknowledged cumulatively once the hole fills.
  */
-import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 
 /**
  * A FIFO of bytes in a growable ring: one copy in, reads are views when the bytes are contiguous.
@@ -72,7 +72,10 @@ export class ByteQueue {
 
   /** Removes and returns up to `n` bytes from the front, as a copy the caller owns. */
   take(n: number): Uint8Array {
-    const copy = this.peek(0, n).slice();
+    const want = Math.min(n, this.total);
+    const view = this.peek(0, want);
+    // peek returns a view into the ring when contiguous, else a fresh array already.
+    const copy = view.buffer === this.buf.buffer ? view.slice() : view;
     this.drop(copy.length);
     return copy;
   }
@@ -132,30 +135,56 @@ export class ReceiveBuffer {
     return rcvNxt;
   }
 
+  /**
+   * Keeps the bytes of [seq, seq + data.length) that no queued segment holds yet. The queue stays
+   * sorted and free of overlaps; segments usually arrive in order beyond the hole, so the common
+   * case is an append.
+   */
   private storeOoo(seq: number, data: Uint8Array): void {
-    // Keep only the bytes not already covered by queued segments.
-    let pieces: OooSegment[] = [{ seq, data: data.slice() }];
-    for (const q of this.ooo) {
-      const qEnd = seqAdd(q.seq, q.data.length);
-      const next: OooSegment[] = [];
-      for (const p of pieces) {
-        const pEnd = seqAdd(p.seq, p.data.length);
-        if (seqLe(pEnd, q.seq) || seqLe(qEnd, p.seq)) {
-          next.push(p);
-          continue;
-        }
-        if (seqLt(p.seq, q.seq)) next.push({ seq: p.seq, data: p.data.subarray(0, seqDiff(q.seq, p.seq)) });
-        if (seqGt(pEnd, qEnd)) next.push({ seq: qEnd, data: p.data.subarray(seqDiff(qEnd, p.seq)) });
-      }
-      pieces = next;
-      if (pieces.length === 0) break;
-    }
-    for (const p of pieces) {
-      this.ooo.push(p);
-      this.oooTotal += p.data.length;
-    }
-    this.ooo.sort((a, b) => seqDiff(a.seq, b.seq));
     this.recency = [seq, ...this.recency.filter((r) => r !== seq)].slice(0, 16);
+    const q = this.ooo;
+    let end = seqAdd(seq, data.length);
+    const last = q[q.length - 1];
+    if (!last || seqGe(seq, seqAdd(last.seq, last.data.length))) {
+      q.push({ seq, data: data.slice() });
+      this.oooTotal += data.length;
+      return;
+    }
+    // First queued segment that ends after seq.
+    let lo = 0;
+    let hi = q.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = q[mid]!;
+      if (seqGt(seqAdd(m.seq, m.data.length), seq)) hi = mid;
+      else lo = mid + 1;
+    }
+    let i = lo;
+    while (seqLt(seq, end)) {
+      const next = q[i];
+      if (!next || seqGe(next.seq, end)) {
+        this.insertOoo(i, seq, data.subarray(0, seqDiff(end, seq)));
+        return;
+      }
+      const nextEnd = seqAdd(next.seq, next.data.length);
+      if (seqLt(seq, next.seq)) {
+        // The gap before `next` is new.
+        this.insertOoo(i, seq, data.subarray(0, seqDiff(next.seq, seq)));
+        i++;
+      }
+      // Skip what `next` already holds.
+      if (seqGe(nextEnd, end)) return;
+      data = data.subarray(seqDiff(nextEnd, seq));
+      seq = nextEnd;
+      end = seqAdd(seq, data.length);
+      i++;
+    }
+  }
+
+  private insertOoo(i: number, seq: number, data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.ooo.splice(i, 0, { seq, data: data.slice() });
+    this.oooTotal += data.length;
   }
 
   private pullContiguous(rcvNxt: number): number {

@@ -973,11 +973,12 @@ export class Host implements SocketHost {
     let progress = true;
     while (progress) {
       progress = false;
-      for (const w of [...this.waits]) {
+      for (let i = 0; i < this.waits.length; i++) {
+        const w = this.waits[i]!;
         const table = this.procs.get(w.pid);
         const r = table ? this.attempt(w, table) : err('ESRCH');
         if (!r) continue;
-        this.waits.splice(this.waits.indexOf(w), 1);
+        this.waits.splice(i--, 1);
         if (w.deadline !== undefined) w.sock.cancelTimer('linger');
         this.reapDue = true;
         this.finish(w.callId, w.pid, w.req, r, w.startedAt);
