@@ -141,7 +141,11 @@ export class ReceiveBuffer {
    * case is an append.
    */
   private storeOoo(seq: number, data: Uint8Array): void {
-    this.recency = [seq, ...this.recency.filter((r) => r !== seq)].slice(0, 16);
+    const r = this.recency;
+    const k = r.indexOf(seq);
+    if (k >= 0) r.splice(k, 1);
+    r.unshift(seq);
+    if (r.length > 16) r.length = 16;
     const q = this.ooo;
     let end = seqAdd(seq, data.length);
     const last = q[q.length - 1];

@@ -359,14 +359,14 @@ export class TcpSocket {
    * edge already advertised (RFC 9293 §3.8.6.2.2).
    */
   private selectWindow(): number {
+    const scale = 1 << this.rcvWscale;
     let free = this.rcvFree;
     if (free < Math.min(this.rcvBufSize / 2, this.rcvMss)) free = 0;
     const promised = this.rcvWnd;
     let wnd = Math.max(free, promised);
-    let field = Math.min(0xffff, Math.floor(wnd / 2 ** this.rcvWscale));
-    if (field * 2 ** this.rcvWscale < promised)
-      field = Math.min(0xffff, Math.ceil(promised / 2 ** this.rcvWscale));
-    wnd = field * 2 ** this.rcvWscale;
+    let field = Math.min(0xffff, Math.floor(wnd / scale));
+    if (field * scale < promised) field = Math.min(0xffff, Math.ceil(promised / scale));
+    wnd = field * scale;
     const edge = seqAdd(this.rcvNxt, wnd);
     if (seqGt(edge, this.rcvAdvEdge)) this.rcvAdvEdge = edge;
     return field;
