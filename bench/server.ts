@@ -18,7 +18,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -426,15 +426,20 @@ async function labPhase(seconds: number, roomCount: number) {
   counters.messages = 0;
   counters.dashboardHistory = 0;
   const it0 = iterations;
+  const clientLag = monitorEventLoopDelay({ resolution: 5 });
+  clientLag.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  clientLag.disable();
   const measured = {
     ...counters,
     iterations: iterations - it0,
-    clientCpuPct: ((cpu.user + cpu.system) / 10 / wall / 1000) * 1,
+    clientCpuPct: (cpu.user + cpu.system) / 10 / wall / 1000,
+    clientLagP50: clientLag.percentile(50) / 1e6,
+    clientLagP99: clientLag.percentile(99) / 1e6,
   };
   const stats = await server.ask<Json>('stats');
   stop = true;
@@ -581,7 +586,10 @@ async function main(): Promise<void> {
       `  call → dashboard   p50 ${f1(pct(lab.dashLat, 50))} ms  p99 ${f1(pct(lab.dashLat, 99))} ms  (${lab.dashLat.length} calls)`,
       `  server CPU         ${f1(lab.stats.cpuPct)} % of one core (clients: ${f1(m.clientCpuPct)} %)`,
       `  server memory      rss ${f1(lab.stats.rssMB)} MB (peak ${f1(lab.stats.maxRssMB)} MB), heap ${f1(lab.stats.heapMB)} MB`,
-      `  server loop delay  p50 ${f1(lab.stats.lagP50)} ms  p99 ${f1(lab.stats.lagP99)} ms`,
+      `  loop delay         server p50 ${f1(lab.stats.lagP50)} ms  p99 ${f1(lab.stats.lagP99)} ms; clients p50 ${f1(m.clientLagP50)} ms  p99 ${f1(m.clientLagP99)} ms`,
+      `  machine load       ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} (1/5/15-min load average on ${cpus().length} cores)`,
       '',
     ].join('\n'),
   );
