@@ -288,13 +288,7 @@ export class Room {
 
   /** Checks an input against the current state; throws a LabError and changes nothing when it is refused. */
   private check(input: InputBody): void {
-    if (this.broken)
-      refuse('TCPLAB_ENGINE', `room ${this.id} stopped after an internal error: ${this.broken}`);
-    if (this.full)
-      refuse(
-        'TCPLAB_HISTORY_FULL',
-        `room ${this.id} has reached its history limit of ${this.limits.maxHistoryEvents} events; reset the room`,
-      );
+    this.checkUsable();
     switch (input.kind) {
       case 'call':
         toCallRequest(input.call, this.limits.maxSendBytes);

@@ -8,6 +8,7 @@
  * name their room explicitly, so an instructor's connection can act in several rooms.
  */
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+import { SEND_REASONS } from './frame.ts';
 import { LIMITS } from './limits.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -135,22 +136,8 @@ export const FaultAction = Type.Union([
 
 const FlagName = literals(['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const);
 
-const SendReasonSchema = literals([
-  'syn',
-  'syn-ack',
-  'ack',
-  'delayed-ack',
-  'data',
-  'fin',
-  'rst',
-  'window-update',
-  'dup-ack',
-  'challenge-ack',
-  'retransmit-rto',
-  'retransmit-fast',
-  'persist-probe',
-  'keepalive',
-] as const);
+/** The engine's reasons for sending, in the frame's table (`frame.ts`). */
+const SendReasonSchema = literals(SEND_REASONS);
 
 /**
  * A targeted fault, as the simulator's `FaultRule` (`shared/sim/faults.ts`) with seats for hosts.

@@ -8,9 +8,11 @@ import {
   FATES,
   FRAME_HEADER_LEN,
   parseClientMessage,
+  SEND_REASONS,
   type SegmentFrame,
   toWireJson,
 } from '../../shared/protocol/index.ts';
+import { SEND_REASONS as SIM_SEND_REASONS } from '../../shared/sim/faults.ts';
 
 const FRAME: SegmentFrame = {
   room: 0xfffffff0,
@@ -86,6 +88,10 @@ describe('segment frame', () => {
     bytes[2] = 99;
     const r = decodeFrame(bytes);
     expect(!r.ok && r.error.message).toMatch(/fate code 99/);
+  });
+
+  it('can carry every reason the engine gives for sending (the sim lists them too)', () => {
+    expect([...SEND_REASONS].sort()).toEqual([...SIM_SEND_REASONS].sort());
   });
 
   it('never throws on random bytes', () => {
