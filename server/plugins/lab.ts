@@ -38,7 +38,8 @@ async function labPlugin(app: FastifyInstance, opts: { config: ServerConfig }): 
         continue;
       }
       conn.alive = false;
-      conn.ws.ping();
+      // ws throws on ping() unless OPEN; a closing connection will leave on its own.
+      if (conn.ws.readyState === 1) conn.ws.ping();
     }
   }, config.limits.heartbeatMs);
   heartbeat.unref();
