@@ -9,7 +9,7 @@ import { INSTRUCTOR_KEY_FILE, loadInstructorKey } from '../../server/config.ts';
 import { HTTP_SCHEMAS } from '../../server/routes/http.ts';
 import { originAllowed } from '../../server/routes/ws.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
-import { KEY } from './helpers.ts';
+import { closeAll, connect, KEY, request, startApp } from './helpers.ts';
 
 type App = Awaited<ReturnType<typeof buildApp>>;
 let app: App;
@@ -153,6 +153,16 @@ describe('the web app', () => {
     expect(deep.body).toMatch(/TCP Lab/);
     const api = await app.inject({ method: 'GET', url: '/api/nope', headers: { accept: 'text/html' } });
     expect(api.statusCode).toBe(404);
+  });
+
+  it('still upgrades /ws to a WebSocket when the app is served', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tcplab-web-'));
+    writeFileSync(join(root, 'index.html'), '<!doctype html>');
+    const started = await startApp({ webRoot: root });
+    app = started.app;
+    const ws = await connect(started.url);
+    expect(await request(ws, { type: 'ping' })).toMatchObject({ type: 'pong' });
+    await closeAll([ws]);
   });
 });
 
