@@ -175,7 +175,11 @@ export class Host implements SocketHost {
     this.name = opts.name;
     this.addr = opts.addr >>> 0;
     this.config = buildConfig(opts.config, PROFILES[opts.profile ?? 'textbook']);
-    this.rng = makeRng(this.config.seed ^ this.addr);
+    // Mix seed and address with a multiplicative hash: a plain XOR makes (seed 1, addr 2) and
+    // (seed 2, addr 1) collide, giving two hosts the same ISNs and ports.
+    this.rng = makeRng(
+      Math.imul(this.config.seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(this.addr, 0xc2b2ae35),
+    );
     const range = this.config.ephemeralPortMax - this.config.ephemeralPortMin + 1;
     this.nextEphemeral = this.config.ephemeralPortMin + (this.rng() % range);
   }
@@ -456,8 +460,16 @@ export class Host implements SocketHost {
     return this.rng();
   }
 
-  tsOffset(): number {
-    return this.rng();
+  /**
+   * Timestamp clock offset for connections to `remoteAddr`: fixed per address pair (Linux
+   * secure_tcp_ts_off), so a new connection between the same hosts continues the old clock and a
+   * TIME-WAIT can recognise its SYN as newer (RFC 6191).
+   */
+  tsOffset(remoteAddr: number): number {
+    let h = Math.imul(this.config.seed ^ 0x27d4eb2f, 0x165667b1);
+    h = Math.imul(h ^ this.addr, 0x85ebca6b);
+    h = Math.imul(h ^ (remoteAddr >>> 0), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) >>> 0;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ export interface SocketHost {
   /** Send a bare RST answering `pkt` (no socket involved). */
   sendReset(pkt: Packet, sock?: TcpSocket): void;
   nextIss(): number;
-  tsOffset(): number;
+  tsOffset(remoteAddr: number): number;
 }
 
 const SYNCHRONIZED: ReadonlySet<TcpState> = new Set([
@@ -439,7 +439,7 @@ export class TcpSocket {
   /** Active open (connect): SYN-SENT. */
   openActive(now: number): void {
     this.iss = this.host.nextIss();
-    this.tsBase = this.host.tsOffset();
+    this.tsBase = this.host.tsOffset(this.remoteAddr);
     this.initSendSeq();
     this.setState('SYN-SENT', 'connect() sent SYN');
     this.sendSyn(now, false);
@@ -490,7 +490,7 @@ export class TcpSocket {
     this.userTimeoutMs = listener.userTimeoutMs;
     this.userMss = listener.userMss;
     this.iss = iss ?? this.host.nextIss();
-    this.tsBase = this.host.tsOffset();
+    this.tsBase = this.host.tsOffset(this.remoteAddr);
     this.initSendSeq();
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
