@@ -342,31 +342,52 @@ export class TcpEndpoint extends LitElement {
     if (!this._data) this._data = this.side === 'A' ? t('ep.defaultDataA') : t('ep.defaultDataB');
     const h = this.host;
     if (!h) return;
-    // Follow new descriptors (after socket(), accept(), dup()): the newest is usually what's next.
+    if (!(this._pid in h.procs)) this._pid = 1;
+    // A new descriptor (socket(), accept(), dup()) ends a manual choice: follow what happens next.
     const table = h.procs[this._pid] ?? {};
-    const fds = Object.keys(table).map(Number);
-    let newest: number | undefined;
-    for (const fd of fds) {
-      const key = `${this._pid}:${fd}:${table[fd]}`;
+    let fresh = false;
+    for (const [fd, id] of Object.entries(table)) {
+      const key = `${this._pid}:${fd}:${id}`;
       if (!this.knownFds.has(key)) {
         this.knownFds.add(key);
-        if (newest === undefined || fd > newest) newest = fd;
+        fresh = true;
       }
     }
-    if (newest !== undefined && this.live) {
-      this._fd = newest;
-      this._shown = table[newest];
+    if (fresh && this.live) {
+      this._fd = undefined;
+      this._shown = undefined;
     }
-    if (this._fd === undefined || !(this._fd in table)) this._fd = fds.length ? Math.max(...fds) : undefined;
-    if (!(this._pid in h.procs)) this._pid = 1;
+    if (this._shown !== undefined && !h.socks[this._shown]) this._shown = undefined;
+    if (this._fd !== undefined && !(this._fd in table)) this._fd = undefined;
   }
 
-  /** The socket shown in detail: the chosen one while it exists, else the fd's, else the newest connection. */
+  /**
+   * The socket shown in detail (and in the header): the one the user chose while it exists, else
+   * the chosen descriptor's, else the newest connection (which stays after its descriptor is closed,
+   * through FIN-WAIT and TIME-WAIT), else the listener.
+   */
   private shown(): SockView | undefined {
     const h = this.host;
     if (!h) return undefined;
     if (this._shown !== undefined && h.socks[this._shown]) return h.socks[this._shown];
-    return this.sock() ?? primarySock(h);
+    if (this._fd !== undefined) {
+      const id = h.procs[this._pid]?.[this._fd];
+      if (id !== undefined && h.socks[id]) return h.socks[id];
+    }
+    return primarySock(h);
+  }
+
+  /** The descriptor calls go to: the chosen one, else one of the shown socket, else the newest. */
+  private fd(): number | undefined {
+    const h = this.host;
+    if (!h) return undefined;
+    const table = h.procs[this._pid] ?? {};
+    if (this._fd !== undefined && this._fd in table) return this._fd;
+    const shown = this.shown();
+    const fds = Object.keys(table).map(Number);
+    const own = fds.filter((f) => table[f] === shown?.id);
+    if (own.length) return Math.min(...own);
+    return fds.length ? Math.max(...fds) : undefined;
   }
 
   private pick(pid: number, fd: number): void {
@@ -377,8 +398,9 @@ export class TcpEndpoint extends LitElement {
 
   private sock(): SockView | undefined {
     const h = this.host;
-    if (!h || this._fd === undefined) return undefined;
-    const id = h.procs[this._pid]?.[this._fd];
+    const fd = this.fd();
+    if (!h || fd === undefined) return undefined;
+    const id = h.procs[this._pid]?.[fd];
     return id === undefined ? undefined : h.socks[id];
   }
 
@@ -392,7 +414,7 @@ export class TcpEndpoint extends LitElement {
     if (this.frozen) return this.frozen;
     if (op === 'socket' || op === 'fork') return undefined;
     const s = this.sock();
-    if (this._fd === undefined || !s) return t('ep.why.noFd');
+    if (this.fd() === undefined || !s) return t('ep.why.noFd');
     const st = s.state;
     const connected = CONNECTED.includes(st);
     const everConnected = s.remotePort !== 0;
@@ -452,7 +474,7 @@ export class TcpEndpoint extends LitElement {
 
   override render() {
     const h = this.host;
-    const fd = this._fd;
+    const fd = this.fd();
     const s = this.shown();
     const seat = this.side;
     return html`<div class="head">
@@ -716,6 +738,7 @@ export class TcpEndpoint extends LitElement {
     for (const [pid, table] of Object.entries(h.procs))
       for (const [fd, id] of Object.entries(table))
         rows.push({ pid: Number(pid), fd: Number(fd), sock: h.socks[id] });
+    const fdNow = this.fd();
     const orphans = Object.values(h.socks).filter(
       (s) => !s.freed && s.parent === undefined && descriptorsOf(h, s.id).length === 0,
     );
@@ -736,9 +759,9 @@ export class TcpEndpoint extends LitElement {
             <tbody>
               ${rows.map(
                 (r) => html`<tr
-                  class=${r.pid === this._pid && r.fd === this._fd ? 'sel' : ''}
+                  class=${r.pid === this._pid && r.fd === fdNow ? 'sel' : ''}
                   tabindex="0"
-                  aria-selected=${r.pid === this._pid && r.fd === this._fd ? 'true' : 'false'}
+                  aria-selected=${r.pid === this._pid && r.fd === fdNow ? 'true' : 'false'}
                   @click=${() => this.pick(r.pid, r.fd)}
                   @keydown=${(e: KeyboardEvent) => {
                     if (e.key === 'Enter' || e.key === ' ') {

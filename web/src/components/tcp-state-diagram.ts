@@ -12,17 +12,17 @@ import type { Side } from '../model/history.ts';
 import { base } from '../styles/theme.ts';
 
 const POS: Record<TcpState, [number, number]> = {
-  CLOSED: [70, 120],
-  LISTEN: [215, 52],
-  'SYN-SENT': [215, 190],
-  'SYN-RECEIVED': [370, 52],
-  ESTABLISHED: [520, 120],
-  'FIN-WAIT-1': [670, 52],
-  'CLOSE-WAIT': [670, 190],
-  'FIN-WAIT-2': [815, 22],
-  CLOSING: [815, 100],
-  'LAST-ACK': [815, 190],
-  'TIME-WAIT': [955, 62],
+  CLOSED: [80, 80],
+  LISTEN: [255, 28],
+  'SYN-SENT': [255, 132],
+  'SYN-RECEIVED': [430, 28],
+  ESTABLISHED: [605, 80],
+  'FIN-WAIT-1': [780, 28],
+  'CLOSE-WAIT': [780, 132],
+  'FIN-WAIT-2': [955, 28],
+  CLOSING: [955, 80],
+  'LAST-ACK': [955, 132],
+  'TIME-WAIT': [1130, 28],
 };
 
 /** Figure 5's edges with their event / action. */
@@ -50,24 +50,23 @@ const EDGES: Array<[TcpState, TcpState, string]> = [
   ['FIN-WAIT-1', 'TIME-WAIT', 'rcv FIN,ACK / snd ACK'],
 ];
 
-const W = 92;
-const H = 30;
+const W = 150;
+const H = 28;
 
 function edgePath(from: TcpState, to: TcpState): string {
   const [x0, y0] = POS[from];
   const [x1, y1] = POS[to];
-  if (to === 'CLOSED' && (from === 'TIME-WAIT' || from === 'LAST-ACK')) {
-    // around the bottom, back to CLOSED
-    const yb = 236;
-    const sx = from === 'TIME-WAIT' ? x0 + W / 2 - 6 : x0;
-    const sy = from === 'TIME-WAIT' ? y0 + H / 2 : y0 + H / 2;
-    return `M${sx},${sy} C${sx},${yb} ${sx - 40},${yb} ${(sx + x1) / 2},${yb} S${x1},${yb} ${x1},${y1 + H / 2}`;
+  if (from === 'TIME-WAIT' && to === 'CLOSED') {
+    // down the right and under everything, back to CLOSED
+    return `M${x0},${y0 + H / 2} L${x0},${166} L${x1 - 20},${166} L${x1 - 20},${y1 + H / 2}`;
   }
-  if (from === 'SYN-RECEIVED' && to === 'LISTEN') return `M${x0 - W / 2},${y0 - 6} L${x1 + W / 2},${y1 - 6}`;
-  if (from === 'LISTEN' && to === 'CLOSED') return `M${x0 - W / 2},${y0 + 6} L${x1 + 10},${y1 - H / 2}`;
-  if (from === 'SYN-SENT' && to === 'CLOSED') return `M${x0 - W / 2},${y0 - 6} L${x1 + 10},${y1 + H / 2}`;
+  if (from === 'LAST-ACK' && to === 'CLOSED') {
+    return `M${x0},${y0 + H / 2} L${x0},${158} L${x1 + 20},${158} L${x1 + 20},${y1 + H / 2}`;
+  }
+  if (from === 'SYN-RECEIVED' && to === 'LISTEN') return `M${x0 - W / 2},${y0 + 7} L${x1 + W / 2},${y1 + 7}`;
+  if (from === 'LISTEN' && to === 'SYN-RECEIVED') return `M${x0 + W / 2},${y0 - 7} L${x1 - W / 2},${y1 - 7}`;
   if (from === 'FIN-WAIT-1' && to === 'TIME-WAIT')
-    return `M${x0 + W / 2},${y0 + 6} Q${(x0 + x1) / 2},${y1 + 30} ${x1 - W / 2},${y1 + 6}`;
+    return `M${x0 + W / 2},${y0 + 9} Q${(x0 + x1) / 2},${y1 + 44} ${x1 - W / 2 + 6},${y1 + H / 2}`;
   // straight, from the box edge to the box edge
   const dx = x1 - x0;
   const dy = y1 - y0;
@@ -91,16 +90,16 @@ export class TcpStateDiagram extends LitElement {
     base,
     css`
       :host {
-        display: block;
+        display: grid;
+        grid-template-rows: auto minmax(0, 1fr);
         height: 100%;
-        overflow: auto;
-        padding: 0.3rem 0.6rem;
+        overflow: hidden;
+        padding: 0.3rem 0.6rem 0.2rem;
       }
       svg {
         width: 100%;
         height: 100%;
-        min-height: 170px;
-        max-height: 100%;
+        min-height: 0;
         font-family: var(--mono);
       }
       .node rect {
@@ -109,7 +108,7 @@ export class TcpStateDiagram extends LitElement {
         stroke-width: 1.2;
       }
       .node text {
-        font-size: 11px;
+        font-size: 13px;
         font-weight: 600;
         fill: var(--ink);
       }
@@ -140,7 +139,7 @@ export class TcpStateDiagram extends LitElement {
         }
       }
       .tag text {
-        font-size: 10px;
+        font-size: 12px;
         font-weight: 700;
         fill: #fff;
       }
@@ -186,7 +185,7 @@ export class TcpStateDiagram extends LitElement {
             : nothing,
         )}
       </div>
-      <svg viewBox="0 0 1010 250" role="img" aria-label=${this.aria(on)}>
+      <svg viewBox="0 8 1210 164" role="img" aria-label=${this.aria(on)}>
         <defs>
           <marker id="arr" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" fill="#9aa6b8" />
@@ -210,15 +209,15 @@ export class TcpStateDiagram extends LitElement {
           return svg`<g class="node ${here.length ? 'on' : ''}">
             <title>${st}: ${tk(`state.${st}`, st)}</title>
             <rect x=${x - W / 2} y=${y - H / 2} width=${W} height=${H} rx="7"></rect>
-            <text x=${x} y=${y + 4} text-anchor="middle">${st}</text>
-            ${here.slice(0, 4).map((h, i) => {
-              const tx = x - W / 2 + 4 + i * 24;
-              const ty = y - H / 2 - 13;
+            <text x=${here.length ? x - W / 2 + 9 : x} y=${y + 4.5} text-anchor=${here.length ? 'start' : 'middle'}>${st}</text>
+            ${here.slice(0, 2).map((h, i) => {
+              const tx = x + W / 2 - 4 - (Math.min(here.length, 2) - i) * 30;
+              const ty = y - 9;
               return svg`<g class="tag">${
                 h.side === 'A'
-                  ? svg`<rect x=${tx} y=${ty} width="22" height="14" rx="2" fill="var(--a)"></rect>`
-                  : svg`<rect x=${tx} y=${ty} width="22" height="14" rx="7" fill="var(--b)"></rect>`
-              }<text x=${tx + 11} y=${ty + 10.5} text-anchor="middle">${h.side}${h.id}</text></g>`;
+                  ? svg`<rect x=${tx} y=${ty} width="28" height="18" rx="3" fill="var(--a)"></rect>`
+                  : svg`<rect x=${tx} y=${ty} width="28" height="18" rx="9" fill="var(--b)"></rect>`
+              }<text x=${tx + 14} y=${ty + 13} text-anchor="middle">${h.side}${h.id}</text></g>`;
             })}
           </g>`;
         })}

@@ -25,7 +25,7 @@ import { fmtT } from './ui.ts';
 export type LadderMode = 'time' | 'events';
 
 /** Pixels per virtual ms at zoom 1 (time mode) and row height (events mode). */
-const PX_PER_MS = 0.11;
+const PX_PER_MS = 0.16;
 const ROW_PX = 24;
 const HEADER_PX = 46;
 const TOP_PAD = 18;
@@ -34,6 +34,10 @@ const GUTTER_PX = 62;
 /** Idle stretches longer than this with nothing in flight are folded to `GAP_SHOW_MS`. */
 const GAP_MS = 2500;
 const GAP_SHOW_MS = 700;
+/** Where along its first leg a segment's label is centred (0: sender, 1: receiver). */
+const LABEL_AT = 0.45;
+/** How far below its moment a mark's text may be pushed by the marks before it. */
+const MAX_STACK_PX = 52;
 /** Above this many segments on screen, labels and arrowheads are left out (zoom in to read). */
 const DENSE_SEGMENTS = 400;
 export const MIN_ZOOM = 0.1;
@@ -72,6 +76,29 @@ interface SegDraw {
 }
 
 const DASHES: number[][] = [[], [8, 4], [2, 3], [1.5, 3]];
+
+/** A written label: the x range of its text, the line through its middle (y = cy + rise·(x − cx)), its height. */
+interface LabelLine {
+  x0: number;
+  x1: number;
+  cx: number;
+  cy: number;
+  rise: number;
+  h: number;
+}
+
+/** Do two labels overlap? Compares their middle lines where their x ranges overlap. */
+function linesClash(a: LabelLine, b: LabelLine): boolean {
+  const lo = Math.max(a.x0, b.x0);
+  const hi = Math.min(a.x1, b.x1);
+  if (lo >= hi) return false;
+  const gap = (a.h + b.h) / 2;
+  const dy = (x: number) => a.cy + a.rise * (x - a.cx) - (b.cy + b.rise * (x - b.cx));
+  const d0 = dy(lo);
+  const d1 = dy(hi);
+  if (Math.sign(d0) !== Math.sign(d1)) return true;
+  return Math.min(Math.abs(d0), Math.abs(d1)) < gap;
+}
 
 function addPolyline(p: Path2D, pts: number[]): void {
   p.moveTo(pts[0]!, pts[1]!);
@@ -720,8 +747,9 @@ export class TcpTimeline extends LitElement {
       const trueY = this.ys[m.anchor]!;
       if (trueY > bottom + 20) break;
       const y = Math.max(trueY, lastY[m.side]! + 13);
-      // Too crowded to write (zoom in to read): a dot on the line says something happened.
-      const crowded = y - trueY > 9;
+      // A few marks at one moment stack up (socket, bind, listen, accept); beyond that it is too
+      // crowded to write (zoom in to read) and a tick on the line says something happened.
+      const crowded = y - trueY > MAX_STACK_PX;
       if (!crowded) lastY[m.side] = y;
       ctx.globalAlpha = this.cursor !== null && m.anchor > this.cursor ? 0.25 : 1;
       if (crowded) {
@@ -752,9 +780,18 @@ export class TcpTimeline extends LitElement {
       // a dot on the line
       ctx.fillStyle = m.kind === AnchorKind.State ? (m.side === 'A' ? c.a : c.b) : c.soft;
       ctx.beginPath();
-      if (m.kind === AnchorKind.State) ctx.rect(x - 3.5, Y(y) - 3.5, 7, 7);
-      else ctx.arc(x, Y(y), 2.5, 0, Math.PI * 2);
+      if (m.kind === AnchorKind.State) ctx.rect(x - 3.5, Y(trueY) - 3.5, 7, 7);
+      else ctx.arc(x, Y(trueY), 2.5, 0, Math.PI * 2);
       ctx.fill();
+      if (y - trueY > 1) {
+        // a leader from where it happened to where its text had to go
+        ctx.strokeStyle = c.line;
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        ctx.moveTo(x + dir * 3, Y(trueY));
+        ctx.lineTo(x + dir * 7, Y(y));
+        ctx.stroke();
+      }
       ctx.textAlign = m.side === 'A' ? 'right' : 'left';
       const tx = x + dir * 9;
       ctx.fillStyle = color ?? (m.kind === AnchorKind.State ? c.ink : c.soft);
@@ -931,7 +968,7 @@ export class TcpTimeline extends LitElement {
     }
     for (const g of geoms) this.drawSpecialEnd(ctx, g, c);
     // Labels, skipping those that would overlap one already written.
-    const labels: Array<[number, number, number, number]> = [];
+    const labels: LabelLine[] = [];
     const special: SegDraw[] = [];
     for (const g of geoms) {
       if (g.seg.id === this.selected || g.seg.id === this._hover?.seg) special.push(g);
@@ -1085,13 +1122,14 @@ export class TcpTimeline extends LitElement {
     xA: number,
     xB: number,
     c: Colors,
-    labels: Array<[number, number, number, number]>,
+    labels: LabelLine[],
     force: boolean,
   ): void {
     const sp = g.sp;
     const seg = g.seg;
-    const lx = (sp[0]! + sp[2]!) / 2;
-    const ly = (sp[1]! + sp[3]!) / 2;
+    // a little before the middle, so that a reply's label does not meet this one where they join
+    const lx = sp[0]! + (sp[2]! - sp[0]!) * LABEL_AT;
+    const ly = sp[1]! + (sp[3]! - sp[1]!) * LABEL_AT;
     let dx = sp[2]! - sp[0]!;
     let dy = sp[3]! - sp[1]!;
     if (dx < 0) {
@@ -1102,24 +1140,28 @@ export class TcpTimeline extends LitElement {
     const along = Math.abs(ang) < 0.62;
     const legLen = Math.hypot(sp[2]! - sp[0]!, sp[3]! - sp[1]!);
     const span = Math.abs(xB - xA) - 22;
-    const maxW = Math.max(60, along ? Math.max(legLen - 22, g.endKind === 'cross' ? span * 0.8 : 0) : span);
+    const maxW = Math.max(60, along ? Math.max(legLen * 0.86, g.endKind === 'cross' ? span * 0.8 : 0) : span);
     const lab = this.segLabel(ctx, seg, maxW);
     const w = lab.w;
     const h = lab.tags ? 26 : 13;
     const cos = Math.cos(ang);
-    const sin = Math.abs(Math.sin(ang));
-    const box: [number, number, number, number] = along
-      ? [lx - (w / 2) * cos, ly - h - 3 - (w / 2) * sin, w * cos, h + w * sin]
-      : [lx - w / 2, ly - h - 3, w, h];
+    // The label as the line its text sits on (rotated labels are not boxes on the screen's axes).
+    const rise = along ? Math.tan(ang) : 0;
+    const cy = ly - (h + 6) / 2;
+    const line: LabelLine = {
+      x0: lx - (w / 2) * (along ? cos : 1),
+      x1: lx + (w / 2) * (along ? cos : 1),
+      cx: lx,
+      cy,
+      rise,
+      h,
+    };
     if (!force) {
       // Labels come roughly in y order: checking the last few is enough.
-      for (let k = labels.length - 1; k >= 0 && k >= labels.length - 10; k--) {
-        const b = labels[k]!;
-        if (box[0] < b[0] + b[2] && b[0] < box[0] + box[2] && box[1] < b[1] + b[3] && b[1] < box[1] + box[3])
-          return;
-      }
+      for (let k = labels.length - 1; k >= 0 && k >= labels.length - 12; k--)
+        if (linesClash(line, labels[k]!)) return;
     }
-    labels.push(box);
+    labels.push(line);
     ctx.globalAlpha = g.faded ? 0.22 : 1;
     ctx.save();
     ctx.translate(lx, ly);

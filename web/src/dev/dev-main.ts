@@ -4,7 +4,7 @@
  * or replayed at its own pace. Read-only: no socket calls, no clock. The benchmark loads its
  * 10,000-segment history through `window.tcpLabDev.load`.
  *
- *   dev.html?scenario=lifecycle|lostfin|bulk&sends=200&loss=0.02&replay=1
+ *   dev.html?scenario=lifecycle|lostfin|held|bulk&sends=200&loss=0.02&replay=1
  */
 import { css, html, LitElement } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
@@ -13,7 +13,14 @@ import '../components/tcp-room.ts';
 import '../components/ui.ts';
 import type { WireEvent } from '../model/history.ts';
 import { RoomStore } from '../model/room-store.ts';
-import { bulkScenario, LIFECYCLE, LOST_FIN, type RecordedHistory, recordScenario } from './record.ts';
+import {
+  bulkScenario,
+  HELD_SYN,
+  LIFECYCLE,
+  LOST_FIN,
+  type RecordedHistory,
+  recordScenario,
+} from './record.ts';
 
 declare global {
   interface Window {
@@ -65,9 +72,11 @@ export class TcpDev extends LitElement {
     const scenario =
       which === 'lostfin'
         ? LOST_FIN
-        : which === 'bulk'
-          ? bulkScenario(Number(p.get('sends') ?? 200), Number(p.get('loss') ?? 0.02))
-          : LIFECYCLE;
+        : which === 'held'
+          ? HELD_SYN
+          : which === 'bulk'
+            ? bulkScenario(Number(p.get('sends') ?? 200), Number(p.get('loss') ?? 0.02))
+            : LIFECYCLE;
     const rec = recordScenario(scenario);
     if (p.get('replay')) this.replay(rec, Number(p.get('speed') ?? 1));
     else this.load(rec);

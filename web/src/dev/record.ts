@@ -168,6 +168,15 @@ export const LOST_FIN: Scenario = {
   faults: [{ from: 'A', flags: ['FIN'], action: 'drop' }],
 };
 
+/** Hold mode from the start: A's SYN waits mid-flight for someone to release or drop it. */
+export const HELD_SYN: Scenario = {
+  ...LIFECYCLE,
+  name: 'Hold mode: the SYN waits mid-flight',
+  until: 3000,
+  hold: true,
+  steps: LIFECYCLE.steps.slice(0, 6),
+};
+
 /** Bulk data with random loss: retransmissions, dup ACKs, fast retransmit, cwnd. */
 export function bulkScenario(sends: number, loss = 0.02, delayMs = 40): Scenario {
   const steps: Scenario['steps'] = [
