@@ -16,7 +16,7 @@ export class RttEstimator {
   backoff = 0;
 
   constructor(
-    private readonly initialMs: number,
+    initialMs: number,
     private readonly minMs: number,
     private readonly maxMs: number,
     private readonly formula: RtoFormula,
