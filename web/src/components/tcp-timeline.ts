@@ -180,7 +180,8 @@ export class TcpTimeline extends LitElement {
         font-size: 0.78rem;
         line-height: 1.45;
         box-shadow: var(--shadow);
-        white-space: pre-wrap;
+        white-space: normal;
+        overflow-wrap: anywhere;
       }
       .tooltip .tag {
         color: #fca5a5;
@@ -234,6 +235,8 @@ export class TcpTimeline extends LitElement {
 
   @state() private _follow = true;
   @state() private _hover: Hover | null = null;
+  @state() private _focusTip: Hover | null = null;
+  @state() private _focused = false;
   @state() private _held: HeldPos[] = [];
   protected readonly locale = new LocaleController(this);
 
@@ -572,6 +575,24 @@ export class TcpTimeline extends LitElement {
         return o.id !== h.id || Math.abs(o.x - h.x) > 0.5 || Math.abs(o.y - h.y) > 0.5;
       });
     if (changed) this._held = held;
+
+    // With the keyboard, the selected segment's full label shows as the pointer's would.
+    let tip: Hover | null = null;
+    if (this._focused && this.selected !== null && !this._hover) {
+      const g = this.drawnSegs.find((d) => d.id === this.selected);
+      const seg = g ? s.segments.get(g.id) : undefined;
+      if (g && seg) {
+        const x = (g.pts[0]! + g.pts[2]!) / 2;
+        const y = (g.pts[1]! + g.pts[3]!) / 2;
+        tip = { x, y: y + 8, lines: this.describeSegment(seg), seg: seg.id };
+      }
+    }
+    const old = this._focusTip;
+    if (
+      tip?.seg !== old?.seg ||
+      (tip && old && (Math.abs(tip.x - old.x) > 0.5 || Math.abs(tip.y - old.y) > 0.5))
+    )
+      this._focusTip = tip;
 
     const dt = performance.now() - t0;
     if (this.firstFrameOf !== s && s.synced) {
@@ -1474,7 +1495,7 @@ export class TcpTimeline extends LitElement {
   override render() {
     const s = this.store;
     const sel = this.selected !== null ? s?.segments.get(this.selected) : undefined;
-    const hv = this._hover;
+    const hv = this._hover ?? this._focusTip;
     return html`<div
       class="wrap"
       tabindex="0"
@@ -1489,6 +1510,14 @@ export class TcpTimeline extends LitElement {
       }}
       @wheel=${this.onWheel}
       @keydown=${this.onKey}
+      @focus=${() => {
+        this._focused = true;
+        this.schedule();
+      }}
+      @blur=${() => {
+        this._focused = false;
+        this._focusTip = null;
+      }}
     >
       <canvas aria-hidden="true"></canvas>
       ${
