@@ -121,12 +121,32 @@ function serveStats(port: number, extra: () => object): void {
   process.on('disconnect', () => process.exit(0));
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
+  // Stalls: a 10 ms interval that fires late was either busy (it used the CPU meanwhile) or
+  // waiting for a CPU the machine did not give it (it did not). Count both over 50 ms.
+  const stalls = { busyMs: 0, waitingMs: 0, longestMs: 0, count: 0 };
+  let lastWall = performance.now();
+  let lastCpu = process.cpuUsage();
+  setInterval(() => {
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    const gap = wall - lastWall;
+    if (gap > 60) {
+      const used = (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000;
+      stalls.count++;
+      stalls.longestMs = Math.max(stalls.longestMs, gap);
+      stalls.busyMs += Math.min(used, gap);
+      stalls.waitingMs += Math.max(0, gap - used);
+    }
+    lastWall = wall;
+    lastCpu = cpu;
+  }, 10).unref();
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'exit') process.exit(0);
     if (m.cmd === 'mark') {
       lag.reset();
+      Object.assign(stalls, { busyMs: 0, waitingMs: 0, longestMs: 0, count: 0 });
       cpu0 = process.cpuUsage();
       t0 = performance.now();
     } else if (m.cmd === 'stats') {
@@ -138,6 +158,7 @@ function serveStats(port: number, extra: () => object): void {
         rssMB: mem.rss / 2 ** 20,
         heapMB: mem.heapUsed / 2 ** 20,
         maxRssMB: process.resourceUsage().maxRSS / 1024,
+        stalls: { ...stalls },
         lagP50: lag.percentile(50) / 1e6,
         lagP99: lag.percentile(99) / 1e6,
         ...extra(),
@@ -231,11 +252,12 @@ class Client {
       return;
     }
     const msg = JSON.parse(data.toString()) as Json;
-    if (msg.type === 'ok' || msg.type === 'error') {
+    if (msg.type === 'ok' || msg.type === 'error' || msg.type === 'pong') {
       const p = this.pending.get(msg.re);
       if (p) {
         this.pending.delete(msg.re);
         if (msg.type === 'ok') p.resolve(msg.data);
+        else if (msg.type === 'pong') p.resolve(msg);
         else p.reject(new Error(`${msg.code}: ${msg.message}`));
       }
       return;
@@ -270,6 +292,7 @@ class Client {
 
 /** Call latency samples: key → send time; receipts by peers and dashboards. */
 const callSent = new Map<number, number>();
+const rtts: number[] = [];
 const peerGot = new Map<number, number>();
 const dashGot = new Map<number, number>();
 const callKey = (room: number, epoch: number, host: string, callId: number) =>
@@ -375,6 +398,7 @@ async function labPhase(seconds: number, roomCount: number) {
     const call = (c: Client, host: string, callArgs: Json) => {
       const t0 = performance.now();
       return c.request({ type: 'sock.call', room, host, call: callArgs }).then((r) => {
+        rtts.push(performance.now() - t0);
         callSent.set(callKey(room, c.epoch.get(room) ?? 0, host, r.callId), t0);
         return r;
       });
@@ -415,11 +439,28 @@ async function labPhase(seconds: number, roomCount: number) {
     }
   };
 
+  // A probe: one idle connection pinging every 20 ms measures how fast the server answers
+  // anyone, apart from the queues of the busy connections.
+  const probe = new Client(url);
+  await probe.open();
+  const pings: number[] = [];
+  let probing = true;
+  const probeLoop = (async () => {
+    while (probing) {
+      const t = performance.now();
+      await probe.request({ type: 'ping' }).catch(() => {});
+      pings.push(performance.now() - t);
+      await sleep(20);
+    }
+  })();
+
   const warmup = Math.min(3, seconds / 3);
   const loops = pairs.map(loop);
   await sleep(warmup * 1000);
   progress(`warmed up (${iterations} loops), measuring for ${seconds} s`);
   server.tell('mark');
+  pings.length = 0;
+  rtts.length = 0;
   callSent.clear();
   peerGot.clear();
   dashGot.clear();
@@ -442,6 +483,10 @@ async function labPhase(seconds: number, roomCount: number) {
     clientLagP99: clientLag.percentile(99) / 1e6,
   };
   const stats = await server.ask<Json>('stats');
+  probing = false;
+  await probeLoop;
+  const measuredPings = pings.splice(0);
+  const measuredRtts = rtts.splice(0);
   stop = true;
   await Promise.race([Promise.all(loops), sleep(5000)]);
   const dropped = [...dashboards, ...pairs.flatMap((p) => [p.a, p.b])].filter(
@@ -456,9 +501,11 @@ async function labPhase(seconds: number, roomCount: number) {
     const d = dashGot.get(k);
     if (d !== undefined) dashLat.push(d - t);
   }
-  for (const c of [...dashboards, ...pairs.flatMap((p) => [p.a, p.b])]) c.ws.terminate();
+  for (const c of [probe, ...dashboards, ...pairs.flatMap((p) => [p.a, p.b])]) c.ws.terminate();
   await stopChild(server);
   return {
+    pings: measuredPings,
+    rtts: measuredRtts,
     wall,
     measured,
     stats,
@@ -584,9 +631,12 @@ async function main(): Promise<void> {
       `  messages/s         ${k(delivered)} delivered to all clients`,
       `  call → peer        p50 ${f1(pct(lab.peerLat, 50))} ms  p99 ${f1(pct(lab.peerLat, 99))} ms  (${lab.peerLat.length} calls)`,
       `  call → dashboard   p50 ${f1(pct(lab.dashLat, 50))} ms  p99 ${f1(pct(lab.dashLat, 99))} ms  (${lab.dashLat.length} calls)`,
+      `  call round trip    p50 ${f1(pct(lab.rtts, 50))} ms  p99 ${f1(pct(lab.rtts, 99))} ms (request to its ok, on the busy connections)`,
+      `  idle ping          p50 ${f1(pct(lab.pings, 50))} ms  p99 ${f1(pct(lab.pings, 99))} ms (one extra connection, every 20 ms)`,
       `  server CPU         ${f1(lab.stats.cpuPct)} % of one core (clients: ${f1(m.clientCpuPct)} %)`,
       `  server memory      rss ${f1(lab.stats.rssMB)} MB (peak ${f1(lab.stats.maxRssMB)} MB), heap ${f1(lab.stats.heapMB)} MB`,
       `  loop delay         server p50 ${f1(lab.stats.lagP50)} ms  p99 ${f1(lab.stats.lagP99)} ms; clients p50 ${f1(m.clientLagP50)} ms  p99 ${f1(m.clientLagP99)} ms`,
+      `  server stalls      ${lab.stats.stalls.count} over 50 ms, longest ${f1(lab.stats.stalls.longestMs)} ms: ${f1(lab.stats.stalls.busyMs)} ms busy, ${f1(lab.stats.stalls.waitingMs)} ms waiting for a CPU`,
       `  machine load       ${loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')} (1/5/15-min load average on ${cpus().length} cores)`,
