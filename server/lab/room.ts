@@ -254,15 +254,16 @@ export class Room {
       const next = net.nextEventTime();
       if (next === undefined || next > t) break;
       if (n >= max) return false;
-      net.step();
-      this.processed++;
+      if (net.step()) this.processed++;
       n++;
     }
     net.runUntil(t);
     return true;
   }
 
+  /** One counted event, reached the way `runUntil` reaches them (the head made real first). */
   private stepOne() {
+    if (this.net.nextEventTime() === undefined) return undefined;
     const info = this.net.step();
     if (info) this.processed++;
     return info;
