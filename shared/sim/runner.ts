@@ -52,6 +52,12 @@ export class ScenarioSession {
   private readonly pending = new Map<string, Map<number, number>>();
   /** Each process's blocked step and the steps waiting behind it, by "host/pid". */
   private readonly procs = new Map<string, ProcessState>();
+  /** Steps with `after` ≥ 1, by time, then `after`, then file order: the run loop places them. */
+  private readonly placed: number[] = [];
+  private events = 0;
+  /** Time of the last network event run, and how many ran at exactly that time. */
+  private lastT = Number.NaN;
+  private sameT = 0;
 
   constructor(scenario: Scenario, opts: SessionOptions = {}) {
     this.scenario = scenario;
@@ -83,12 +89,53 @@ export class ScenarioSession {
     }
     this.network.subscribe((e) => this.observe(e));
     scenario.steps.forEach((step, i) => {
-      this.network.schedule(step.at, () => this.execute(step, i));
+      if ((step.after ?? 0) > 0) this.placed.push(i);
+      else this.network.schedule(step.at, () => this.execute(step, i));
     });
+    const steps = scenario.steps;
+    this.placed.sort((a, b) => steps[a]!.at - steps[b]!.at || steps[a]!.after! - steps[b]!.after! || a - b);
+  }
+
+  /** Network events run so far: deliveries and timer wake-ups, not the steps themselves. */
+  get eventsRun(): number {
+    return this.events;
+  }
+
+  /** Runs the next event (a step or a network event); false when nothing is left. */
+  private next(): boolean {
+    const info = this.network.step();
+    if (!info) return false;
+    if (info.kind !== 'callback') {
+      this.events++;
+      if (info.t === this.lastT) this.sameT++;
+      else {
+        this.lastT = info.t;
+        this.sameT = 1;
+      }
+    }
+    return true;
+  }
+
+  /** Runs events due before `t`, and the first `after` network events due at exactly `t`. */
+  private runTo(t: number, after: number): void {
+    for (;;) {
+      const next = this.network.nextEventTime();
+      if (next === undefined || next > t) break;
+      if (next === t && this.lastT === t && this.sameT >= after) break;
+      this.next();
+    }
   }
 
   /** Runs the network to `until` and returns the whole run. */
   runToEnd(): ScenarioRun {
+    for (const i of this.placed) {
+      const step = this.scenario.steps[i]!;
+      if (step.at > this.until) break;
+      this.runTo(step.at, step.after!);
+      if (this.network.now < step.at) this.network.runUntil(step.at);
+      this.execute(step, i);
+    }
+    this.runTo(this.until, Number.POSITIVE_INFINITY);
     this.network.runUntil(this.until);
     for (const p of this.procs.values()) {
       for (const index of p.queue) {
@@ -118,9 +165,11 @@ export class ScenarioSession {
     const step = this.scenario.steps[index] as CallStep;
     this.finish(step, index, e.result as unknown as JsonResult);
     const proc = this.process(e.host, e.pid);
-    proc.blocked = undefined;
+    // A concurrent call's return unblocks nothing: nobody waited for it.
+    if (proc.blocked === index) proc.blocked = undefined;
     // The process goes on with its next steps once this event has been handled, at the same time.
-    if (proc.queue.length > 0) this.network.schedule(this.network.now, () => this.resume(proc));
+    if (proc.blocked === undefined && proc.queue.length > 0)
+      this.network.schedule(this.network.now, () => this.resume(proc));
   }
 
   private process(host: string, pid: number): ProcessState {
@@ -144,6 +193,10 @@ export class ScenarioSession {
   private execute(step: Step, index: number): void {
     if (!isCallStep(step)) {
       this.executeNet(step, index);
+      return;
+    }
+    if (step.concurrent) {
+      this.executeCall(step, index);
       return;
     }
     const pid = this.resolvePid(step, index);
@@ -187,7 +240,7 @@ export class ScenarioSession {
     if (result) this.finish(step, index, resultJson(result));
     else {
       this.pending.get(host)!.set(callId, index);
-      this.process(host, pid).blocked = index;
+      if (!step.concurrent) this.process(host, pid).blocked = index;
     }
   }
 
@@ -317,7 +370,8 @@ export function runScenario(scenario: Scenario, opts: SessionOptions = {}): Scen
   return new ScenarioSession(scenario, opts).runToEnd();
 }
 
-function buildHostConfig(base: TcpConfig, s: Scenario, host: string): TcpConfig {
+/** A host's engine configuration: the profile, the common config, its own config, its seed. */
+export function buildHostConfig(base: TcpConfig, s: Scenario, host: string): TcpConfig {
   const config: TcpConfig = { ...base, ...(s.config ?? {}), ...(s.hosts?.[host]?.config ?? {}) };
   // Unless told otherwise, each host's own generator is seeded from the scenario's seed.
   if (s.config?.seed === undefined && s.hosts?.[host]?.config?.seed === undefined) {

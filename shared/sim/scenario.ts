@@ -24,6 +24,12 @@ interface StepBase {
    * per host); steps due at the same time run in file order.
    */
   at: number;
+  /**
+   * Events due at exactly `at` that run before this step (default 0: the step runs before them
+   * all). The lab's export sets it for an action taken between two events due at the same time,
+   * such as a call made after stepping the clock onto a segment's arrival.
+   */
+  after?: number;
   /** Free text shown in the ladder. */
   note?: string;
 }
@@ -35,6 +41,11 @@ interface CallBase extends StepBase {
   pid?: number | string;
   /** "ok" or an errno name: the runner reports a mismatch as an error event. */
   expect?: string;
+  /**
+   * Runs at `at` even while an earlier call of its process is blocked, as another thread of the
+   * process would, and the process's later steps do not wait for it (the lab lets people do this).
+   */
+  concurrent?: boolean;
 }
 
 /** A descriptor: its number, or a name bound by an earlier step's `as`. */
@@ -162,8 +173,8 @@ const OP_FIELDS: Record<string, readonly string[]> = {
   drop: ['id'],
 };
 
-const CALL_COMMON = ['at', 'note', 'host', 'pid', 'op', 'expect'];
-const NET_COMMON = ['at', 'note', 'op'];
+const CALL_COMMON = ['at', 'after', 'note', 'host', 'pid', 'op', 'expect', 'concurrent'];
+const NET_COMMON = ['at', 'after', 'note', 'op'];
 
 const TOP_FIELDS = [
   'name',
@@ -296,6 +307,10 @@ function checkSteps(steps: unknown[], hostNames: string[]): string[] {
     else if (!isNonNegative(st.at))
       errors.push(`${path}.at: must be a number of ms >= 0, got ${JSON.stringify(st.at)}`);
     if (st.note !== undefined && typeof st.note !== 'string') errors.push(`${path}.note: must be a string`);
+    if (st.after !== undefined && !(Number.isInteger(st.after) && (st.after as number) >= 0))
+      errors.push(`${path}.after: must be an integer >= 0 (events due at "at" that run first)`);
+    if (st.concurrent !== undefined && typeof st.concurrent !== 'boolean')
+      errors.push(`${path}.concurrent: must be true or false`);
     const op = st.op;
     if (typeof op !== 'string') {
       errors.push(`${path}.op: missing (one of ${[...CALL_OPS, ...NET_OPS].join(', ')})`);
