@@ -250,6 +250,37 @@ describe('two students and an observer in Chromium', () => {
     await shot(pb, 'e2e-09-lost-fin-B');
   });
 
+  it('hold mode: a held segment waits mid-flight until someone releases it', async () => {
+    const pa = a.page;
+    const pb = b.page;
+    // A's FIN is acknowledged; B (in CLOSE-WAIT) may still send.
+    await pa.getByRole('tab', { name: 'Network & faults' }).click();
+    await pa.getByRole('checkbox', { name: 'Hold every new segment mid-flight' }).check();
+    await waitLadder(pb, () => true);
+    await click(pb, 'B', 'send');
+    // (A went to segment #n with G above: back to following the present)
+    const follow = pa.getByRole('button', { name: 'Follow live' });
+    if (await follow.count()) await follow.click();
+    const heldData = /B→A .*\[PSH, ACK\].*Len=15 · held$/;
+    const held = (await waitLadder(pb, (l) => l.some((x) => heldData.test(x)))).find((x) =>
+      heldData.test(x),
+    )!;
+    const id = Number(/^#(\d+)/.exec(held)![1]);
+    const line = (l: string[]) => l.find((x) => x.startsWith(`#${id} `)) ?? '';
+    const release = pa.getByRole('button', { name: `Let segment #${id} continue to its receiver` });
+    await release.waitFor();
+    await shot(pa, 'e2e-10-held-A');
+    await release.click({ timeout: 10_000 });
+    expect(line(await waitLadder(pb, (l) => line(l).endsWith('· arrived')))).toContain('Len=15');
+    // A closed its socket, so data arriving now is answered with RST (held in turn): B drops it.
+    const rst = /^#(\d+) A→B .*\[RST\].* · held$/;
+    const held2 = (await waitLadder(pb, (l) => l.some((x) => rst.test(x)))).find((x) => rst.test(x))!;
+    const rid = Number(rst.exec(held2)![1]);
+    await pb.getByRole('button', { name: `Lose segment #${rid}` }).click({ timeout: 10_000 });
+    await waitLadder(pa, (l) => l.some((x) => x.startsWith(`#${rid} `) && x.endsWith('· dropped')));
+    await pa.getByRole('checkbox', { name: 'Hold every new segment mid-flight' }).uncheck();
+  });
+
   it('raised no page errors', () => {
     for (const p of [a, b, obs]) expect(p.errors).toEqual([]);
   });

@@ -14,6 +14,8 @@ export interface EventDetails {
   /** Scrub to an anchor (null: back to live). */
   'cursor-change': { anchor: number | null };
   'zoom-change': { zoom: number };
+  /** The timeline stopped (or started again) following the present. */
+  'follow-change': { follow: boolean };
   'held-action': { segId: number; action: 'release' | 'drop' };
   'clock-action': { action: 'pause' | 'resume' | 'step' };
   'clock-speed': { speed: number };

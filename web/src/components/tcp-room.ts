@@ -312,6 +312,7 @@ export class TcpRoom extends LitElement {
   @state() private _goto = false;
   @state() private _gotoText = '';
   @state() private _busy = false;
+  @state() private _following = true;
   @state() private _callErr: Partial<Record<Seat, LabRequestError>> = {};
   @state() private _netErr: LabRequestError | undefined;
   @state() private _toast: LabRequestError | undefined;
@@ -451,6 +452,7 @@ export class TcpRoom extends LitElement {
           @segment-select=${this.onSelect}
           @cursor-change=${(e: TcpEvent<'cursor-change'>) => this.setCursor(e.detail.anchor)}
           @zoom-change=${(e: TcpEvent<'zoom-change'>) => (this._zoom = e.detail.zoom)}
+          @follow-change=${(e: TcpEvent<'follow-change'>) => (this._following = e.detail.follow)}
           @held-action=${this.onHeld}
         ></tcp-timeline>
         ${this.renderScrubber()}
@@ -625,9 +627,15 @@ export class TcpRoom extends LitElement {
       <span class="where ${live ? '' : 'past'}">
         ${live ? t('scrub.live') : t('scrub.atN', { t: fmtT(s.anchorT[pos] ?? 0), i: pos + 1, n })}
       </span>
-      <button class="btn small ${live ? '' : 'primary'}" ?disabled=${live} title="L" @click=${() => this.setCursor(null)}>
-        ${icons.live} ${t('scrub.goLive')}
-      </button>
+      ${
+        live && !this._following
+          ? html`<button class="btn small primary" title=${t('timeline.followTip')} @click=${() => this.timeline?.followLive()}>
+              ${icons.down} ${t('timeline.follow')}
+            </button>`
+          : html`<button class="btn small ${live ? '' : 'primary'}" ?disabled=${live} title="L" @click=${() => this.setCursor(null)}>
+              ${icons.live} ${t('scrub.goLive')}
+            </button>`
+      }
     </div>`;
   }
 

@@ -32,8 +32,8 @@ const TOP_PAD = 18;
 const BOTTOM_PAD = 90;
 const GUTTER_PX = 62;
 /** Idle stretches longer than this with nothing in flight are folded to `GAP_SHOW_MS`. */
-const GAP_MS = 2500;
-const GAP_SHOW_MS = 700;
+const GAP_MS = 1500;
+const GAP_SHOW_MS = 600;
 /** Where along its first leg a segment's label is centred (0: sender, 1: receiver). */
 const LABEL_AT = 0.45;
 /** How far below its moment a mark's text may be pushed by the marks before it. */
@@ -197,14 +197,6 @@ export class TcpTimeline extends LitElement {
       .held .btn {
         box-shadow: var(--shadow);
         background: var(--surface);
-      }
-      .follow {
-        position: absolute;
-        left: 50%;
-        transform: translateX(-50%);
-        bottom: 12px;
-        z-index: 6;
-        box-shadow: var(--shadow);
       }
       .empty {
         position: absolute;
@@ -417,7 +409,7 @@ export class TcpTimeline extends LitElement {
     const last = this.ys[n - 1]!;
     if (this.mode === 'events') return last + this.rowPx;
     const dt = Math.max(0, s.nowT() - s.anchorT[n - 1]!);
-    return last + (dt > GAP_MS && s.open.size === 0 ? GAP_SHOW_MS * this.pxPerMs : dt * this.pxPerMs) + 4;
+    return last + (dt > GAP_MS && s.moving === 0 ? GAP_SHOW_MS * this.pxPerMs : dt * this.pxPerMs) + 4;
   }
 
   private contentH(): number {
@@ -498,7 +490,7 @@ export class TcpTimeline extends LitElement {
       if (y1 < top || y0 > bottom) continue;
       this.drawGap(ctx, Y((y0 + y1) / 2), g.hiddenMs, W, c);
     }
-    if (this.mode === 'time' && s.open.size === 0 && this.yCount > 0) {
+    if (this.mode === 'time' && s.moving === 0 && this.yCount > 0) {
       const dt = s.nowT() - s.anchorT[this.yCount - 1]!;
       if (dt > GAP_MS) {
         const y1 = nowY - 4;
@@ -1331,7 +1323,7 @@ export class TcpTimeline extends LitElement {
       if (Math.abs(dy) > 3 || Math.abs(x - this.drag.x) > 3) this.drag.moved = true;
       if (this.drag.moved) {
         this.scrollY = Math.max(0, Math.min(this.maxScroll(), this.drag.scroll - dy));
-        this._follow = this.scrollY >= this.maxScroll() - 2;
+        this.setFollow(this.scrollY >= this.maxScroll() - 2);
         this._hover = null;
         this.schedule();
       }
@@ -1402,7 +1394,7 @@ export class TcpTimeline extends LitElement {
     this.layout();
     const max = this.maxScroll();
     this.scrollY = Math.max(0, Math.min(max, this.scrollY + dy));
-    this._follow = this.scrollY >= max - 2;
+    this.setFollow(this.scrollY >= max - 2);
     this.schedule();
   }
 
@@ -1416,7 +1408,7 @@ export class TcpTimeline extends LitElement {
     const y = this.ys[a]!;
     if (y < this.scrollY + 30 || y > this.scrollY + this.viewH - 60) {
       this.scrollY = Math.max(0, Math.min(this.maxScroll(), y - this.viewH / 3));
-      this._follow = false;
+      this.setFollow(false);
     }
     this.schedule();
   }
@@ -1428,13 +1420,20 @@ export class TcpTimeline extends LitElement {
     const y = this.ys[a]!;
     if (y < this.scrollY + 20 || y > this.scrollY + this.viewH - 40) {
       this.scrollY = Math.max(0, Math.min(this.maxScroll(), y - this.viewH / 2));
-      this._follow = false;
+      this.setFollow(false);
     }
     this.schedule();
   }
 
+  /** Remembers whether the view follows the present, and tells the room when that changes. */
+  private setFollow(on: boolean): void {
+    if (on === this._follow) return;
+    this._follow = on;
+    emit(this, 'follow-change', { follow: on });
+  }
+
   followLive(): void {
-    this._follow = true;
+    this.setFollow(true);
     this.schedule();
   }
 
@@ -1558,13 +1557,6 @@ export class TcpTimeline extends LitElement {
           >
             ${hv.lines.map((l, i) => html`<div class=${i === 1 && hv.seg !== undefined && l.startsWith('[TCP') ? 'tag' : ''}>${l}</div>`)}
           </div>`
-          : nothing
-      }
-      ${
-        !this._follow && this.cursor === null
-          ? html`<button class="btn small primary follow" @pointerdown=${(e: Event) => e.stopPropagation()} @click=${() => this.followLive()}>
-            ↓ ${t('timeline.follow')}
-          </button>`
           : nothing
       }
       <div class="sr-only" aria-live="polite">${sel ? this.describeSegment(sel).join('. ') : ''}</div>

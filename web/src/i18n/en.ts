@@ -103,6 +103,7 @@ export const en = {
   'timeline.gutterTime': 'time (s)',
   'timeline.gutterEvents': 'time (s)',
   'timeline.follow': 'Follow live',
+  'timeline.followTip': 'Scroll to the present and keep following it',
   'timeline.rtoFired': 'RTO expired',
   'timeline.left': '{s} s left',
   'timeline.stateChange': 'socket #{sock}: {from} → {to}',

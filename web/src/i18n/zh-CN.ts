@@ -103,6 +103,7 @@ export const zh: Record<MessageKey, string> = {
   'timeline.gutterTime': '时间（秒）',
   'timeline.gutterEvents': '时间（秒）',
   'timeline.follow': '跟随最新',
+  'timeline.followTip': '滚动到现在，并继续跟随最新事件',
   'timeline.rtoFired': 'RTO 超时',
   'timeline.left': '剩 {s} 秒',
   'timeline.stateChange': '套接字 #{sock}：{from} → {to}',

@@ -78,6 +78,8 @@ export class RoomStore {
   /** Bumped on every change. */
   version = 0;
   private inFlight = 0;
+  /** Held segments (by index): not moving, so not counted in `inFlight`. */
+  private readonly parked = new Set<number>();
   private readonly now: Clock;
   private readonly listeners = new Set<() => void>();
 
@@ -156,17 +158,23 @@ export class RoomStore {
         break;
       case 'held':
         this.segHeld[i] = this.anchor(index, AnchorKind.SegHeld);
+        // Parked: waiting for a person is idle time, which the timeline may fold.
+        if (!this.parked.has(i) && this.segEnd[i] === -1) {
+          this.parked.add(i);
+          this.inFlight = Math.max(0, this.inFlight - 1);
+        }
         break;
       case 'released':
       case 'delayed':
         if (this.segHeld[i] !== -1 && this.segRelease[i] === -1)
           this.segRelease[i] = this.anchor(index, AnchorKind.SegRelease);
+        if (this.parked.delete(i)) this.inFlight++;
         break;
       case 'arrived':
       case 'dropped':
         if (this.segEnd[i] === -1) {
           this.segEnd[i] = this.anchor(index, AnchorKind.SegEnd);
-          this.inFlight = Math.max(0, this.inFlight - 1);
+          if (!this.parked.delete(i)) this.inFlight = Math.max(0, this.inFlight - 1);
           this.open.delete(i);
         }
         break;
@@ -255,6 +263,11 @@ export class RoomStore {
   }
 
   // ── queries ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Segments moving on the link now (in flight and not held). */
+  get moving(): number {
+    return this.inFlight;
+  }
 
   get lastT(): number {
     return this.items.length ? this.items[this.items.length - 1]!.t : 0;
