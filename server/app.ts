@@ -3,13 +3,16 @@
  * the only file that calls `listen`; tests use `inject()` or listen on an ephemeral port.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type BuildOptions, resolveConfig } from './config.ts';
+import { type BuildOptions as BaseBuildOptions, resolveConfig } from './config.ts';
+import exercisesPlugin, { type ExercisesOptions } from './exercises/plugin.ts';
 import labPlugin from './plugins/lab.ts';
 import { httpRoutes } from './routes/http.ts';
 import { staticRoutes } from './routes/static.ts';
+import { teachRoutes } from './routes/teach.ts';
 import { wsRoutes } from './routes/ws.ts';
 
-export type { BuildOptions } from './config.ts';
+/** The server's options; `exercises` configures the catalogue and progress (server/exercises/). */
+export type BuildOptions = BaseBuildOptions & { exercises?: ExercisesOptions };
 
 export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance> {
   const config = resolveConfig(opts);
@@ -20,7 +23,9 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
   await app.register(labPlugin, { config });
+  await app.register(exercisesPlugin, { options: opts.exercises });
   await app.register(httpRoutes);
+  await app.register(teachRoutes);
   await app.register(wsRoutes);
   await app.register(staticRoutes, { root: config.webRoot });
   return app;

@@ -8,6 +8,7 @@ import { toWireJson } from '../../shared/protocol/json.ts';
 import type { ClientMessageOf, ClientType, Seat } from '../../shared/protocol/messages.ts';
 import { parseClientMessage } from '../../shared/protocol/validate.ts';
 import type { CallResult } from '../../shared/tcp/types.ts';
+import { EXERCISE_HANDLERS } from '../exercises/handlers.ts';
 import type { Connection } from './connection.ts';
 import { LabError, refuse } from './errors.ts';
 import type { Lab } from './lab.ts';
@@ -304,4 +305,6 @@ const HANDLERS: { [K in ClientType]: Handler<K> } = {
   ping: (ctx, m) => {
     ctx.conn.json({ type: 'pong', re: m.id ?? null, ...(m.t === undefined ? {} : { t: m.t }) });
   },
+
+  ...EXERCISE_HANDLERS,
 };

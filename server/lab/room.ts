@@ -86,6 +86,8 @@ export interface RoomHooks {
   onInput?: (room: Room, input: RoomInput) => void;
   /** A reset: a new epoch starts with empty history and inputs. */
   onReset?: (room: Room, epoch: number) => void;
+  /** Every trace event as it is recorded (live and in replay; `room.history.length` is its n). */
+  onTrace?: (room: Room, e: TraceEvent) => void;
 }
 
 export interface RoomOptions {
@@ -555,6 +557,7 @@ export class Room {
 
   private record(e: TraceEvent): void {
     const n = this.history.length;
+    this.opts.hooks?.onTrace?.(this, e);
     let entry: HistoryEntry;
     if (e.type === 'segment') {
       entry = { data: this.frame(e, n), binary: true };

@@ -5,3 +5,4 @@ export * from './json.ts';
 export * from './limits.ts';
 export * from './messages.ts';
 export * from './validate.ts';
+export * from './exercises.ts';

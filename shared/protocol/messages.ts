@@ -8,6 +8,7 @@
  * name their room explicitly, so an instructor's connection can act in several rooms.
  */
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+import { EXERCISE_CLIENT_SCHEMAS } from './exercises.ts';
 import { SEND_REASONS } from './frame.ts';
 import { LIMITS } from './limits.ts';
 
@@ -230,6 +231,8 @@ export const CLIENT_SCHEMAS = {
   /** Start the room over: new network, empty history, seats kept. */
   'room.reset': inRoom('room.reset', {}),
   ping: msg('ping', { t: Type.Optional(Type.Number()) }),
+  /** Exercises: `exercise.assign`, `exercise.answer` (shared/protocol/exercises.ts). */
+  ...EXERCISE_CLIENT_SCHEMAS,
 } as const satisfies Record<string, TObject>;
 
 export type ClientType = keyof typeof CLIENT_SCHEMAS;
@@ -270,6 +273,7 @@ export const ERROR_CODES = [
   'TCPLAB_TOO_MANY_RULES',
   'TCPLAB_BAD_ADDRESS',
   'TCPLAB_ENGINE',
+  'TCPLAB_NO_SUCH_EXERCISE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

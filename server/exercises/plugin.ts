@@ -1,0 +1,69 @@
+/**
+ * The exercises plugin: loads the catalogue at start (each bad file reported on stderr and in the
+ * log, then skipped), creates the ExerciseService, hooks it to every room's trace and resets,
+ * and makes it reachable from the gateway (`exercisesOf(lab)`) and routes (`app.exercises`).
+ */
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { type Catalogue, loadCatalogue } from './catalogue.ts';
+import { setExercises } from './handlers.ts';
+import { ExerciseService, type ExerciseServiceOptions } from './service.ts';
+import { type ExerciseStore, FileExerciseStore, MemoryExerciseStore } from './store.ts';
+
+export interface ExercisesOptions extends ExerciseServiceOptions {
+  /** Folder of exercise files; default `exercises/`. */
+  dir?: string;
+  /** Where progress is kept; default `exercise-progress.json` in the server's data folder, or memory without one. */
+  store?: ExerciseStore;
+  /** Where problems with exercise files go; default stderr. */
+  report?: (line: string) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    exercises: ExerciseService;
+  }
+}
+
+async function exercisesPlugin(app: FastifyInstance, opts: { options?: ExercisesOptions }): Promise<void> {
+  const o = opts.options ?? {};
+  const dir = resolve(o.dir ?? 'exercises');
+  const report =
+    o.report ??
+    ((line: string) => {
+      process.stderr.write(`TCP Lab: ${line}\n`);
+    });
+  const catalogue: Catalogue = loadCatalogue(dir, (line) => {
+    report(line);
+    app.log.warn({ dir }, line);
+  });
+  const dataDir = (app.config as { dataDir?: string }).dataDir;
+  const store =
+    o.store ??
+    (dataDir ? new FileExerciseStore(join(dataDir, 'exercise-progress.json')) : new MemoryExerciseStore());
+  const svc = new ExerciseService(app.lab, catalogue, store, {
+    ...o,
+    log: app.log,
+  });
+  const hooks = app.config.hooks;
+  const prevTrace = hooks.onTrace;
+  const prevReset = hooks.onReset;
+  hooks.onTrace = (room, e) => {
+    prevTrace?.(room, e);
+    svc.onTrace(room, e);
+  };
+  hooks.onReset = (room, epoch) => {
+    prevReset?.(room, epoch);
+    svc.onReset(room);
+  };
+  setExercises(app.lab, svc);
+  app.decorate('exercises', svc);
+  app.addHook('preClose', async () => svc.close());
+}
+
+export default fp(exercisesPlugin, {
+  name: 'tcplab-exercises',
+  fastify: '5.x',
+  dependencies: ['tcplab-lab'],
+});
