@@ -453,23 +453,29 @@ export class TcpEndpoint extends LitElement {
     });
   }
 
+  /**
+   * A call button. When the call makes no sense it stays focusable but `aria-disabled`, so the
+   * reason is there for the keyboard and screen readers (described by it) as well as in the tooltip.
+   */
   private btn(op: Op, label: string, make: () => SockCall | undefined, extra = '', fullName = '') {
     const why = this.reason(op);
     const disabled = why !== undefined || this.busy;
     const tip = `${fullName ? `${fullName}: ` : ''}${why ?? tk(`ep.tip.${op}`, '')}`;
+    const whyId = `why-${op}-${label.replace(/\W/g, '')}`;
     return html`<button
       class="btn small call ${extra}"
-      ?disabled=${disabled}
+      aria-disabled=${disabled ? 'true' : 'false'}
       title=${tip}
       aria-label=${fullName || nothing}
-      aria-describedby=${why ? `why-${op}` : nothing}
+      aria-describedby=${why ? whyId : nothing}
       @click=${() => {
+        if (disabled) return;
         const c = make();
         if (c) this.call(c);
       }}
     >
       ${label}</button
-    >${why ? html`<span id="why-${op}" class="sr-only">${why}</span>` : nothing}`;
+    >${why ? html`<span id=${whyId} class="sr-only">${why}</span>` : nothing}`;
   }
 
   override render() {

@@ -930,7 +930,10 @@ export class TcpRoom extends LitElement {
         this._help = true;
         return;
       case 'Escape':
-        if (this._selected !== null) this._selected = null;
+        if (this._selected !== null) {
+          this._selected = null;
+          if (this._dock === 'segment') this._dockOpen = false;
+        }
         return;
       default:
         return;
