@@ -105,9 +105,12 @@ export class TcpTeach extends LitElement {
         margin: 0 0 6px;
         font-size: 1rem;
       }
+      .card select {
+        max-width: 100%;
+      }
       .seat {
         display: grid;
-        grid-template-columns: 4em 1fr;
+        grid-template-columns: 5em minmax(0, 1fr);
         gap: 4px;
         align-items: center;
         margin: 2px 0;
