@@ -108,7 +108,7 @@ export class TcpTeach extends LitElement {
       .card select {
         max-width: 100%;
       }
-      .seat {
+      .pair-seat {
         display: grid;
         grid-template-columns: 5em minmax(0, 1fr);
         gap: 4px;
@@ -367,7 +367,7 @@ export class TcpTeach extends LitElement {
   private card(k: ClassState, r: RoomSummary) {
     const st = this.status.get(r.room);
     const p = st?.progress;
-    const seat = (s: 'A' | 'B') => html`<div class="seat">
+    const seat = (s: 'A' | 'B') => html`<div class="pair-seat">
       <label for=${`seat-${r.room}-${s}`}>${tt(s === 'A' ? 'seatA' : 'seatB')}</label>
       <select
         id=${`seat-${r.room}-${s}`}
