@@ -409,15 +409,11 @@ export class Host implements SocketHost {
     parent.acceptQueue.push(child);
   }
 
-  childGone(child: TcpSocket): void {
+  private childGone(child: TcpSocket): void {
     const parent = child.parent;
     if (!parent) return;
     removeFrom(parent.synQueue, child);
     removeFrom(parent.acceptQueue, child);
-  }
-
-  wake(_sock: TcpSocket): void {
-    // Blocked calls are re-examined after every input (serviceWaits); nothing to record here.
   }
 
   /**

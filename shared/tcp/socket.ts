@@ -27,11 +27,8 @@ export interface SocketHost {
   timerEvent(sock: TcpSocket, kind: TimerKind, action: 'set' | 'fire' | 'cancel', deadline: number): void;
   discard(sock: TcpSocket | undefined, packet: Packet, reason: DiscardReason, detail: string): void;
   ccEvent(sock: TcpSocket, cause: string): void;
-  /** A passive child finished its handshake (moved to the accept queue) or died. */
+  /** A passive child finished its handshake: it moves to the accept queue. */
   childEstablished(child: TcpSocket): void;
-  childGone(child: TcpSocket): void;
-  /** Something changed that a blocked call might be waiting for. */
-  wake(sock: TcpSocket): void;
   /** Send a bare RST answering `pkt` (no socket involved). */
   sendReset(pkt: Packet, sock?: TcpSocket): void;
   nextIss(): number;
@@ -107,8 +104,6 @@ export class TcpSocket {
   readonly synQueue: TcpSocket[] = [];
   readonly acceptQueue: TcpSocket[] = [];
   parent: TcpSocket | undefined;
-  /** The handshake's final ACK arrived while the accept queue was full (Linux keeps the request). */
-  ackedWhileFull = false;
 
   // Transmission control block (RFC 9293 §3.3.1).
   iss = 0;
@@ -650,7 +645,6 @@ export class TcpSocket {
       if (this.parent && !this.parent.isListener) return;
       if (this.parent && this.parent.acceptQueue.length > this.parent.backlog) {
         // Linux (tcp_abort_on_overflow = 0): drop the ACK, keep the request, SYN-ACK retransmits.
-        this.ackedWhileFull = true;
         this.host.discard(
           this,
           pkt,
@@ -704,7 +698,6 @@ export class TcpSocket {
     }
 
     this.output(now);
-    this.host.wake(this);
   }
 
   /** RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -753,7 +746,6 @@ export class TcpSocket {
       this.retries = 0;
       this.sendSyn(now, false);
     }
-    this.host.wake(this);
   }
 
   /** Our SYN has been acknowledged: leave the handshake's timers and bookkeeping. */
@@ -843,7 +835,6 @@ export class TcpSocket {
         this.cancelAllTimers();
         this.closeReason = 'our FIN was acknowledged';
         this.setState('CLOSED', 'our FIN was acknowledged');
-        this.host.wake(this);
         return false;
       }
     }
@@ -997,7 +988,6 @@ export class TcpSocket {
     this.setState('TIME-WAIT', cause);
     this.setTimer('time-wait', now + 2 * this.config.mslMs);
     if (this.ackNow) this.sendAck(now);
-    this.host.wake(this);
   }
 
   /** RST accepted (RFC 9293 §3.10.7.4 second; Linux tcp_reset). */
@@ -1039,7 +1029,6 @@ export class TcpSocket {
     if (errno) this.softError = errno;
     this.closeReason = why;
     this.setState('CLOSED', why);
-    this.host.wake(this);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1225,18 +1214,15 @@ export class TcpSocket {
       case 'time-wait':
         this.closeReason = '2·MSL elapsed in TIME-WAIT';
         this.setState('CLOSED', 'TIME-WAIT timer (2·MSL) expired');
-        this.host.wake(this);
         break;
       case 'fin-wait-2':
         this.closeReason = 'orphaned FIN-WAIT-2 timed out (tcp_fin_timeout)';
         this.setState('CLOSED', 'FIN-WAIT-2 timeout (tcp_fin_timeout) on an orphaned socket');
-        this.host.wake(this);
         break;
       case 'keepalive':
         this.onKeepalive(now);
         break;
       case 'linger':
-        this.host.wake(this);
         break;
     }
   }
@@ -1373,22 +1359,6 @@ export class TcpSocket {
     }
     if ((this.state as TcpState) === 'FIN-WAIT-1' && this.sndUna === this.iss) return; // SYN-RECEIVED: FIN after the handshake
     this.output(now);
-  }
-
-  /** Sends FIN once the handshake completes if close() came during SYN-RECEIVED. */
-  flushAfterEstablished(now: number): void {
-    this.output(now);
-  }
-
-  getInfo(): Record<string, number | string> {
-    return {
-      state: this.state,
-      snd_una: this.sndUna,
-      snd_nxt: this.sndNxt,
-      rcv_nxt: this.rcvNxt,
-      cwnd: this.cc.cwnd,
-      ssthresh: this.cc.ssthresh,
-    };
   }
 }
 
