@@ -111,7 +111,7 @@ export class TcpApp extends LitElement {
         ></tcp-lobby>`;
       case 'room':
         return lab.store
-          ? html`<tcp-room .actions=${lab} .store=${lab.store} .version=${lab.store.version}></tcp-room>`
+          ? html`<tcp-room .actions=${lab} .store=${lab.store} .version=${lab.store.version} .exercise=${lab.exercise}></tcp-room>`
           : html`<div class="splash">${t('conn.loadingRoom')}</div>`;
     }
   }

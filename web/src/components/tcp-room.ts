@@ -15,12 +15,14 @@ import type {
   SockCall,
 } from '../../../shared/protocol/messages.ts';
 import type { TcpEvent } from '../events.ts';
-import { LocaleController, t } from '../i18n/index.ts';
+import { getLocale, LocaleController, t } from '../i18n/index.ts';
 import type { RoomView } from '../model/endpoints.ts';
 import type { RoomStore } from '../model/room-store.ts';
 import type { LabRequestError } from '../net/lab-client.ts';
 import { base } from '../styles/theme.ts';
 import './tcp-endpoint.ts';
+import './tcp-exercise-panel.ts';
+import type { RoomExercise } from './tcp-exercise-panel.ts';
 import './tcp-help.ts';
 import './tcp-inspector.ts';
 import './tcp-network.ts';
@@ -49,7 +51,7 @@ export interface RoomActions {
 }
 
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
-type DockTab = 'segment' | 'diagram' | 'network';
+type DockTab = 'segment' | 'diagram' | 'network' | 'exercise';
 
 @customElement('tcp-room')
 export class TcpRoom extends LitElement {
@@ -300,6 +302,9 @@ export class TcpRoom extends LitElement {
   @property({ attribute: false }) actions: RoomActions | undefined;
   /** Shown instead of the room name when replaying a recording. */
   @property() recorded = '';
+  /** The room's exercise (`room.exercise`), shown in the dock's first tab; none: no tab. */
+  @property({ attribute: false }) exercise: RoomExercise | undefined;
+  private exerciseShown = '';
 
   @state() private _cursor: number | null = null;
   @state() private _selected: number | null = null;
@@ -404,6 +409,14 @@ export class TcpRoom extends LitElement {
     if (this.mySeats().length === 0) return t('net.observer');
     return this.frozenReason();
   }
+
+  private readonly answerExercise = (question: string, answer: unknown) =>
+    this.actions!.roomRequest({
+      type: 'exercise.answer',
+      question,
+      answer: answer as never,
+      lang: getLocale(),
+    });
 
   // ── render ──────────────────────────────────────────────────────────────────────────────────
 
@@ -640,7 +653,18 @@ export class TcpRoom extends LitElement {
   }
 
   private renderDock(selected: ReturnType<RoomStore['segments']['get']>, view: RoomView, _canAct: boolean) {
+    const ex = this.exercise;
+    if (ex && this.exerciseShown !== ex.id) {
+      // A new exercise opens its tab once; the student may close or switch it afterwards.
+      this.exerciseShown = ex.id;
+      this._dock = 'exercise';
+      this._dockOpen = true;
+    }
+    if (!ex && this._dock === 'exercise') this._dock = 'segment';
     const tabs: Array<[DockTab, string]> = [
+      ...(ex
+        ? [['exercise', t('ex.tabProgress', { n: Math.round(ex.progress.percent) })] as [DockTab, string]]
+        : []),
       ['segment', selected ? t('dock.segmentN', { id: selected.id }) : t('dock.segment')],
       ['diagram', t('dock.diagram')],
       ['network', t('dock.network')],
@@ -680,12 +704,18 @@ export class TcpRoom extends LitElement {
         this._dockOpen
           ? html`<div class="tabpanel" role="tabpanel" id="panel-${this._dock}" aria-labelledby="tab-${this._dock}">
             ${
-              this._dock === 'segment'
-                ? html`<tcp-inspector .segment=${selected} .store=${this.store} .absolute=${this._absolute} .version=${this.version}
+              this._dock === 'exercise'
+                ? html`<tcp-exercise-panel
+                    .exercise=${ex}
+                    .seats=${this.actions?.mySeats() ?? []}
+                    .answer=${this.actions ? this.answerExercise : undefined}
+                  ></tcp-exercise-panel>`
+                : this._dock === 'segment'
+                  ? html`<tcp-inspector .segment=${selected} .store=${this.store} .absolute=${this._absolute} .version=${this.version}
                     @segment-select=${this.onSelect}></tcp-inspector>`
-                : this._dock === 'diagram'
-                  ? html`<tcp-state-diagram .view=${view} .version=${this.version}></tcp-state-diagram>`
-                  : html`<tcp-network
+                  : this._dock === 'diagram'
+                    ? html`<tcp-state-diagram .view=${view} .version=${this.version}></tcp-state-diagram>`
+                    : html`<tcp-network
                       .info=${this.store.info}
                       .blocked=${this.networkBlocked()}
                       .error=${this._netErr}

@@ -5,6 +5,7 @@
  * from its fields and calls its methods; updates are batched to one per animation frame.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { RoomExerciseEvent } from '../../../shared/protocol/exercises.ts';
 import type {
   ClientMessage,
   RoomInfo,
@@ -53,6 +54,8 @@ export class LabController implements ReactiveController {
   session: SessionInfo | undefined;
   classState: ClassState | undefined;
   store: RoomStore | undefined;
+  /** The current room's exercise (`room.exercise`); null or undefined: none. */
+  exercise: RoomExerciseEvent['exercise'] | undefined;
   /** The last refusal that has no better place to be shown (e.g. a resume that failed). */
   notice: LabRequestError | undefined;
   private client: LabClient | undefined;
@@ -100,6 +103,7 @@ export class LabController implements ReactiveController {
   // ── the connection ──────────────────────────────────────────────────────────────────────────
 
   private async onOpen(): Promise<void> {
+    if (await this.watchFromUrl()) return;
     const token = readToken();
     if (!token) {
       this.phase = 'join';
@@ -118,6 +122,33 @@ export class LabController implements ReactiveController {
         this.update();
       }
     }
+  }
+
+  /**
+   * `/?watch=<room>` (the dashboard's "watch" link): sign in as the instructor (the key from
+   * `?key=` or the dashboard's sessionStorage) and join the room without a seat, so its whole
+   * timeline shows read-only. False when the page was not opened to watch.
+   */
+  private async watchFromUrl(): Promise<boolean> {
+    if (typeof location === 'undefined') return false;
+    const u = new URL(location.href);
+    const room = Number(u.searchParams.get('watch'));
+    if (!Number.isInteger(room) || room < 1) return false;
+    const key = u.searchParams.get('key') ?? sessionStorage.getItem('tcplab.key') ?? '';
+    if (u.searchParams.has('key')) {
+      sessionStorage.setItem('tcplab.key', key);
+      u.searchParams.delete('key');
+      history.replaceState(null, '', u);
+    }
+    try {
+      await this.request({ type: 'instructor.auth', key });
+      await this.enter(room, 'observe');
+    } catch (e) {
+      this.notice = e instanceof LabRequestError ? e : new LabRequestError('TCPLAB_INVALID', String(e));
+      this.phase = 'join';
+      this.update();
+    }
+    return true;
   }
 
   private onEvent(m: Record<string, unknown>): void {
@@ -141,6 +172,21 @@ export class LabController implements ReactiveController {
         const store = new RoomStore(Number(m.room), info, m.hosts as { A: unknown; B: unknown });
         this.setStore(store);
         this.phase = 'room';
+        this.exercise = undefined;
+        this.request<RoomExerciseEvent>({ type: 'exercise.get', room: store.room }).then(
+          (ev) => {
+            if (this.store?.room === ev?.room) {
+              this.exercise = ev.exercise;
+              this.update();
+            }
+          },
+          () => undefined,
+        );
+        break;
+      }
+      case 'room.exercise': {
+        if (!this.store || this.store.room !== m.room) return;
+        this.exercise = (m as unknown as RoomExerciseEvent).exercise;
         break;
       }
       case 'room.event': {

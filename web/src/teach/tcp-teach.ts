@@ -388,7 +388,10 @@ export class TcpTeach extends LitElement {
       </select>
     </div>`;
     return html`<article class="card ${st?.alerts.length ? 'alert' : ''}" role="listitem" data-room=${r.room} aria-label=${r.name}>
-      <h3>${r.name}</h3>
+      <h3>
+        <a class="watch" href=${`/?watch=${r.room}&key=${encodeURIComponent(this.key)}`} target="_blank"
+          aria-label=${`${tt('watch')}: ${r.name}`} title=${tt('watch')}>${r.name} ↗</a>
+      </h3>
       ${seat('A')} ${seat('B')}
       <div class="states">A: ${st?.states.A.join(', ') || '—'} · B: ${st?.states.B.join(', ') || '—'}</div>
       <div>${tt('exercise')}: ${this.catalogue.find((e) => e.id === st?.exercise)?.title ?? st?.exercise ?? tt('none')}</div>
