@@ -1,7 +1,9 @@
 /**
  * End to end in Chromium (issue 8): an instructor on /teach creates a class and assigns
  * "lose the third closing segment"; two students join, pair up (the instructor seats them) and
- * complete it; the dashboard shows 100 % and the class summary CSV lists it.
+ * complete it; the dashboard shows 100 % and the class summary CSV lists it. Student A is a real
+ * page: it sees the exercise panel, answers both questions there and watches its progress bar
+ * reach 100 %; the dashboard's room card opens a read-only watch of the room's timeline.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
@@ -40,28 +42,52 @@ it('instructor assigns lose-third, a pair completes it, the dashboard reaches 10
     .poll(() => teach.locator('article[data-room]').first().textContent())
     .toContain('Losing the third');
 
-  // Two students join the class (WebSocket clients of the real server); the instructor seats them.
-  const a = await connect(`ws://127.0.0.1:${addr.port}/ws`);
+  // Two students join the class: Ada in a real page, Bo as a WebSocket client; the instructor
+  // seats them. Ada's socket calls go through an instructor connection in the room (the test's
+  // hands), her answers through her exercise panel.
+  const student = await person(browser);
+  await student.page.goto(`${http}/?class=${code}`);
+  await student.page.locator('#name').fill('Ada');
+  await student.page.locator('tcp-join button[type="submit"]').click();
+  await student.page.locator('tcp-lobby').waitFor();
   const b = await connect(`ws://127.0.0.1:${addr.port}/ws`);
+  const a = await connect(`ws://127.0.0.1:${addr.port}/ws`);
   clients.push(a, b);
-  const sa = (await request(a, { type: 'class.join', code, name: 'Ada' })).session.id as string;
   const sb = (await request(b, { type: 'class.join', code, name: 'Bo' })).session.id as string;
   const card = teach.locator('article[data-room]').first();
   const room = Number(await card.getAttribute('data-room'));
   await expect.poll(() => card.locator(`#seat-${room}-A option`).count()).toBe(3);
+  const sa = (await card.locator(`#seat-${room}-A option`, { hasText: 'Ada' }).getAttribute('value'))!;
   await card.locator(`#seat-${room}-A`).selectOption(sa);
   await card.locator(`#seat-${room}-B`).selectOption(sb);
   await seen(b, (d) => d.type === 'room.info' && d.info.seats.B?.name === 'Bo');
   await shot(page, 'teach-assigned');
+  await request(a, { type: 'instructor.auth', key: KEY });
+  await request(a, { type: 'room.join', room });
 
-  await request(a, { type: 'exercise.answer', room, question: 'who-repairs', answer: 'b-rto' });
-  await request(a, {
-    type: 'exercise.answer',
-    room,
-    question: 'predict-last-ack',
-    answer: { flags: ['ACK'], rseq: 2, rack: 2 },
-  });
+  const panel = student.page.locator('tcp-exercise-panel');
+  await panel.locator('h2', { hasText: 'Losing the third' }).waitFor({ timeout: 15_000 });
+  const bar = panel.getByRole('progressbar');
+  expect(await bar.getAttribute('aria-valuenow')).toBe('0');
+  const who = panel.locator('form[data-question="who-repairs"]');
+  await who.locator('input[value="b-rto"]').check();
+  await who.getByRole('button', { name: 'Answer' }).click();
+  await expect.poll(() => who.locator('.fb').textContent()).toContain('Correct');
+  const predict = panel.locator('form[data-question="predict-last-ack"]');
+  await predict.getByLabel('ACK', { exact: true }).check();
+  await predict.getByLabel('Seq (relative)').fill('2');
+  await predict.getByLabel('Ack (relative)').fill('2');
+  await predict.getByRole('button', { name: 'Answer' }).click();
+  await expect.poll(() => predict.locator('.fb').textContent()).toContain('Saved');
+  await shot(student.page, 'teach-student-panel');
   await solveLoseThird(a, b, room);
+
+  await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 15_000 }).toBe('100');
+  await expect.poll(() => predict.locator('.fb').textContent()).toContain('Right prediction');
+  expect(await panel.locator('.goal.unmet').count()).toBe(0);
+  await panel.getByText('Exercise complete').waitFor();
+  await shot(student.page, 'teach-student-complete');
+  expect(student.errors).toEqual([]);
 
   await expect.poll(() => card.locator('.percent').textContent(), { timeout: 15_000 }).toBe('100 %');
   await expect.poll(() => teach.locator('tbody').textContent(), { timeout: 5000 }).toContain('complete');
@@ -74,4 +100,16 @@ it('instructor assigns lose-third, a pair completes it, the dashboard reaches 10
   expect(csv).toContain(`${room},Room 1,Ada,Bo,lose-third,`);
   expect(csv).toMatch(/lose-third,[^\r\n]*,true,100,4\/4,2\/2,true,/);
   expect(t.errors).toEqual([]);
+
+  // The room card's "watch" link: the room's whole timeline, read-only (no seat).
+  const href = (await card.locator('a.watch').getAttribute('href'))!;
+  const watcher = await t.ctx.newPage();
+  await watcher.goto(`${http}${href}`);
+  await watcher.locator('tcp-room tcp-timeline').waitFor();
+  await expect.poll(() => watcher.locator('tcp-exercise-panel .pct').textContent()).toBe('100 %');
+  await expect
+    .poll(() => watcher.locator('tcp-exercise-panel button[type="submit"]').first().isDisabled())
+    .toBe(true);
+  expect(new URL(watcher.url()).searchParams.has('key')).toBe(false);
+  await shot(watcher, 'teach-watch');
 }, 120_000);
