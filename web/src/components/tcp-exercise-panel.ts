@@ -27,14 +27,22 @@ export class TcpExercisePanel extends LitElement {
       :host {
         display: block;
         height: 100%;
-        overflow: auto;
+        overflow: hidden;
         font-size: 0.86rem;
       }
       .wrap {
+        height: 100%;
+        box-sizing: border-box;
+        align-items: start;
         display: grid;
         grid-template-columns: minmax(0, 1.1fr) minmax(0, 1fr) minmax(0, 1.3fr);
         gap: 0.9rem;
         padding: 0.5rem 0.8rem;
+      }
+      .wrap > div {
+        max-height: 100%;
+        overflow: auto;
+        min-height: 0;
       }
       h2 {
         font-size: 1rem;
