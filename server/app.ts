@@ -5,7 +5,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type BuildOptions as BaseBuildOptions, resolveConfig } from './config.ts';
 import exercisesPlugin, { type ExercisesOptions } from './exercises/plugin.ts';
+import { mergeHooks, Persistence } from './persistence/persist.ts';
+import persistencePlugin from './persistence/plugin.ts';
 import labPlugin from './plugins/lab.ts';
+import { exportRoutes } from './routes/exports.ts';
 import { httpRoutes } from './routes/http.ts';
 import { staticRoutes } from './routes/static.ts';
 import { teachRoutes } from './routes/teach.ts';
@@ -22,9 +25,14 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
     // Route params and bodies are validated against TypeBox schemas; refuse, never coerce.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
+  // Persistence (docs/persistence.md): a file it cannot use stops the start here, naming it.
+  const persistence = config.dataDir === undefined ? undefined : Persistence.open(config.dataDir, app.log);
+  if (persistence) config.hooks = mergeHooks(config.hooks, persistence.hooks());
   await app.register(labPlugin, { config });
+  await app.register(persistencePlugin, { persistence });
   await app.register(exercisesPlugin, { options: opts.exercises });
   await app.register(httpRoutes);
+  await app.register(exportRoutes);
   await app.register(teachRoutes);
   await app.register(wsRoutes);
   await app.register(staticRoutes, { root: config.webRoot });

@@ -10,7 +10,7 @@ import { LIMITS, type Limits } from '../shared/protocol/limits.ts';
 import type { LinkSettings } from '../shared/sim/link.ts';
 import type { PacerClock } from '../shared/sim/pacer.ts';
 import type { TcpConfig } from '../shared/tcp/config.ts';
-import type { RoomHooks } from './lab/room.ts';
+import type { LabHooks } from './lab/lab.ts';
 
 export interface BuildOptions {
   /** Fastify logger option (tests pass false). */
@@ -33,7 +33,12 @@ export interface BuildOptions {
   /** Timers for the room clocks (default: real timers). */
   timers?: PacerClock<unknown>;
   /** Told about every room's inputs and resets (the persistence hooks). */
-  hooks?: RoomHooks;
+  hooks?: LabHooks;
+  /**
+   * Where classes, rooms, seats and every room's inputs are kept (SQLite, docs/persistence.md),
+   * and restored from at start. Absent: nothing is kept (tests).
+   */
+  dataDir?: string;
 }
 
 export interface ServerConfig {
@@ -46,7 +51,8 @@ export interface ServerConfig {
   speed: number;
   running: boolean;
   timers: PacerClock<unknown>;
-  hooks: RoomHooks;
+  hooks: LabHooks;
+  dataDir: string | undefined;
 }
 
 export const REAL_TIMERS: PacerClock<ReturnType<typeof setTimeout>> = {
@@ -67,6 +73,7 @@ export function resolveConfig(opts: BuildOptions): ServerConfig {
     running: opts.running ?? CLASSROOM_CLOCK.running,
     timers: opts.timers ?? REAL_TIMERS,
     hooks: opts.hooks ?? {},
+    dataDir: opts.dataDir,
   };
 }
 

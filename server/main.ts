@@ -1,12 +1,15 @@
 /**
- * `npm start`: the only listener. PORT (default 3000) and HOST (default 0.0.0.0) choose where;
- * TCPLAB_DATA (default ./data) is where the instructor key is kept; TCPLAB_INSTRUCTOR_KEY
- * overrides it; TCPLAB_ORIGINS (comma-separated) allows more browser origins.
+ * `npm start`: the only listener. PORT (default 3000; 0 picks a free one) and HOST (default
+ * 0.0.0.0) choose where; TCPLAB_DATA (default ./data) is where the instructor key and the lab's
+ * database are kept (docs/persistence.md: everything is restored from it at start);
+ * TCPLAB_INSTRUCTOR_KEY overrides the key; TCPLAB_ORIGINS (comma-separated) allows more origins.
  */
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { buildApp } from './app.ts';
 import { loadInstructorKey } from './config.ts';
+import { PersistenceError } from './persistence/store.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '0.0.0.0';
@@ -21,8 +24,14 @@ const app = await buildApp({
   logger: { level: process.env.LOG_LEVEL ?? 'warn' },
   instructorKey: key,
   origins,
+  dataDir,
+}).catch((e: unknown) => {
+  if (!(e instanceof PersistenceError)) throw e;
+  process.stderr.write(`TCP Lab cannot start: ${e.message}\n`);
+  process.exit(1);
 });
 await app.listen({ port, host });
+const listening = (app.server.address() as AddressInfo).port;
 
 /** An address students on the classroom network can type. */
 function publicHost(): string {
@@ -32,13 +41,20 @@ function publicHost(): string {
   return 'localhost';
 }
 
-const base = `http://${publicHost()}:${port}`;
+const base = `http://${publicHost()}:${listening}`;
+const restored = app.persistence?.stats().restored;
 process.stdout.write(
   [
     'TCP Lab is running.',
     `  Students:   ${base}/`,
     `  Instructor: ${base}/?key=${encodeURIComponent(key)}`,
     `  (instructor key from ${source})`,
+    ...(app.persistence && restored
+      ? [
+          `  Data: ${app.persistence.file} (${restored.classes} classes, ${restored.rooms} rooms, ` +
+            `${restored.sessions} people restored in ${Math.round(restored.ms)} ms)`,
+        ]
+      : []),
     '',
   ].join('\n'),
 );

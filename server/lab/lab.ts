@@ -6,14 +6,14 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { Limits } from '../../shared/protocol/limits.ts';
 import { CLOSE } from '../../shared/protocol/limits.ts';
-import { PROTOCOL_VERSION, type Seat } from '../../shared/protocol/messages.ts';
+import { type ClockPolicy, PROTOCOL_VERSION, type Role, type Seat } from '../../shared/protocol/messages.ts';
 import type { LinkSettings } from '../../shared/sim/link.ts';
 import type { PacerClock } from '../../shared/sim/pacer.ts';
 import type { TcpConfig } from '../../shared/tcp/config.ts';
 import type { Connection } from './connection.ts';
 import { refuse } from './errors.ts';
 import { Feed } from './feed.ts';
-import { Room, type RoomHooks } from './room.ts';
+import { Room, type RoomHooks, type RoomSetup } from './room.ts';
 import { Session } from './session.ts';
 
 export interface LabOptions {
@@ -25,7 +25,25 @@ export interface LabOptions {
   running: boolean;
   timers: PacerClock<unknown>;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
-  hooks: RoomHooks;
+  hooks: LabHooks;
+}
+
+/** What the lab tells persistence (issue 7), besides each room's own hooks. */
+export interface LabHooks extends RoomHooks {
+  onClass?: (klass: LabClass) => void;
+  onRoom?: (room: Room) => void;
+  /** A session was created, or an instructor's rooms or watched classes changed. */
+  onSession?: (s: Session) => void;
+  /** A session expired: its token no longer works. */
+  onSessionGone?: (s: Session) => void;
+}
+
+/** A room's identity and setup when it is not a fresh one (restored, forked, imported). */
+export interface RoomSpec extends Partial<RoomSetup> {
+  id?: number;
+  speed?: number;
+  running?: boolean;
+  policy?: ClockPolicy;
 }
 
 export class LabClass {
@@ -79,6 +97,7 @@ export class Lab {
     } while (this.classes.has(code));
     const klass = new LabClass(code, name.trim());
     this.classes.set(code, klass);
+    this.opts.hooks.onClass?.(klass);
     return klass;
   }
 
@@ -94,32 +113,37 @@ export class Lab {
     return r;
   }
 
-  createRoom(klass: LabClass, name?: string): Room {
+  createRoom(klass: LabClass, name?: string, spec: RoomSpec = {}): Room {
     if (klass.rooms.size >= this.limits.maxRoomsPerClass)
       refuse(
         'TCPLAB_TOO_MANY_ROOMS',
         `class ${klass.code} already has ${this.limits.maxRoomsPerClass} rooms, its limit`,
       );
-    const id = this.nextRoomId++;
+    if (spec.id !== undefined && this.rooms.has(spec.id)) throw new Error(`room ${spec.id} exists`);
+    const id = spec.id ?? this.nextRoomId;
+    this.nextRoomId = Math.max(this.nextRoomId, id + 1);
     const o = this.opts;
     const room = new Room({
       id,
       name: name?.trim() || `Room ${klass.rooms.size + 1}`,
       classCode: klass.code,
-      seed: id,
+      seed: spec.seed ?? id,
       limits: o.limits,
-      link: o.link,
-      tcp: o.tcp,
-      speed: o.speed,
-      running: o.running,
+      link: spec.link ?? o.link,
+      tcp: spec.tcp ?? o.tcp,
+      ...(spec.hosts === undefined ? {} : { hosts: spec.hosts }),
+      speed: spec.speed ?? o.speed,
+      running: spec.running ?? o.running,
       timers: o.timers,
       onSummary: () => this.classChanged(klass),
       onCrash: (r, error) =>
         o.log.error({ room: r.id, err: error }, 'room stopped: the engine or simulator threw'),
       hooks: o.hooks,
     });
+    if (spec.policy !== undefined) room.policy = spec.policy;
     klass.rooms.set(id, room);
     this.rooms.set(id, room);
+    o.hooks.onRoom?.(room);
     for (const [conn, w] of klass.watchers) if (w.rooms) this.feed(conn, room);
     this.classChanged(klass);
     return room;
@@ -157,6 +181,7 @@ export class Lab {
     const s = new Session(`s${this.nextSessionId++}`, name, role, klass);
     this.byToken.set(s.token, s);
     this.byId.set(s.id, s);
+    this.opts.hooks.onSession?.(s);
     return s;
   }
 
@@ -236,6 +261,7 @@ export class Lab {
     if (s.klass) this.classChanged(s.klass);
     this.byToken.delete(s.token);
     this.byId.delete(s.id);
+    this.opts.hooks.onSessionGone?.(s);
   }
 
   private dropFeeds(conn: Connection): void {
@@ -256,6 +282,7 @@ export class Lab {
     this.checkClass(s, room);
     if (s.role === 'instructor') {
       s.rooms.add(room);
+      this.opts.hooks.onSession?.(s);
       if (!conn.feeds.has(room)) this.feed(conn, room);
       return;
     }
@@ -277,7 +304,7 @@ export class Lab {
 
   leave(s: Session, room: Room, reason = 'left'): void {
     for (const seat of this.seatsOf(s, room)) room.seats[seat] = null;
-    if (s.role === 'instructor') s.rooms.delete(room);
+    if (s.role === 'instructor' && s.rooms.delete(room)) this.opts.hooks.onSession?.(s);
     if (s.room === room) s.room = null;
     room.members.delete(s);
     const conn = s.conn;
@@ -343,7 +370,10 @@ export class Lab {
   /** Instructor: receive `class.state`, and with `rooms` every room's feed. */
   watch(conn: Connection, klass: LabClass, rooms: boolean): void {
     klass.watchers.set(conn, { rooms });
-    conn.session?.watching.set(klass.code, { rooms });
+    if (conn.session) {
+      conn.session.watching.set(klass.code, { rooms });
+      this.opts.hooks.onSession?.(conn.session);
+    }
     conn.json(this.classState(klass));
     if (rooms) for (const r of klass.rooms.values()) if (!conn.feeds.has(r)) this.feed(conn, r);
   }
@@ -389,6 +419,31 @@ export class Lab {
       for (const s of klass.sessions) s.conn?.send(data, false);
       for (const conn of klass.watchers.keys()) conn.send(data, false);
     }, wait);
+  }
+
+  // ── restart (persistence, issue 7) ────────────────────────────────────────────────────────
+
+  /** Puts back a class as it was before a restart. */
+  restoreClass(code: string, name: string): LabClass {
+    const klass = new LabClass(code, name);
+    this.classes.set(code, klass);
+    return klass;
+  }
+
+  /**
+   * Puts back a session with its token, offline: its seats wait `seatGraceMs` for it to resume,
+   * as if its connection had just dropped. Rooms and seats are the caller's to fill in.
+   */
+  restoreSession(id: string, token: string, name: string, role: Role, klass: LabClass | null): Session {
+    const s = new Session(id, name, role, klass, token);
+    this.byToken.set(token, s);
+    this.byId.set(id, s);
+    const n = Number(id.slice(1));
+    if (Number.isSafeInteger(n)) this.nextSessionId = Math.max(this.nextSessionId, n + 1);
+    klass?.sessions.add(s);
+    s.offlineTimer = setTimeout(() => this.expire(s), this.limits.seatGraceMs);
+    s.offlineTimer.unref?.();
+    return s;
   }
 
   // ── shutdown ────────────────────────────────────────────────────────────────────────────────

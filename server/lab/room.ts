@@ -88,6 +88,19 @@ export interface RoomHooks {
   onReset?: (room: Room, epoch: number) => void;
   /** Every trace event as it is recorded (live and in replay; `room.history.length` is its n). */
   onTrace?: (room: Room, e: TraceEvent) => void;
+  /** A history entry was appended (live and in replay), before the feeds get it. */
+  onEntry?: (room: Room, entry: HistoryEntry, n: number) => void;
+  /** Something `room.info` shows changed: seats, people, clock, link, faults, hold. */
+  onChange?: (room: Room) => void;
+}
+
+/** What a room is built from besides its inputs: persistence and exports rebuild it from this. */
+export interface RoomSetup {
+  seed: number;
+  link: LinkSettings;
+  tcp: Partial<TcpConfig>;
+  /** Per-endpoint engine settings over `tcp` and the seed the room derives (an imported scenario's). */
+  hosts?: Partial<Record<Seat, Partial<TcpConfig>>>;
 }
 
 export interface RoomOptions {
@@ -98,6 +111,8 @@ export interface RoomOptions {
   limits: Limits;
   link: LinkSettings;
   tcp: Partial<TcpConfig>;
+  /** Per-endpoint engine settings laid over `tcp` (see RoomSetup). */
+  hosts?: Partial<Record<Seat, Partial<TcpConfig>>>;
   speed: number;
   running: boolean;
   /** Real timers (the server) or a fake clock (tests). */
@@ -177,11 +192,10 @@ export class Room {
   // ── the network ─────────────────────────────────────────────────────────────────────────────
 
   private build(): void {
-    const tcp = this.opts.tcp;
-    const hosts = (['A', 'B'] as const).map((name, i) => ({
+    const hosts = (['A', 'B'] as const).map((name) => ({
       name,
       addr: parseIp(ROOM_ADDRS[name])!,
-      config: { ...tcp, seed: ((tcp.seed ?? this.seed) * 2 + i + 1) >>> 0 },
+      config: this.hostConfig(name),
     }));
     this.net = new Network({
       seed: this.seed,
@@ -210,6 +224,18 @@ export class Room {
       onTick: () => this.afterTick(),
     });
     if (this.wantRunning && !this.full && !this.broken) this.pacer.resume();
+  }
+
+  /** The engine settings of endpoint `seat`, exactly as the room builds it. */
+  hostConfig(seat: Seat): Partial<TcpConfig> {
+    const tcp = this.opts.tcp;
+    const i = seat === 'A' ? 0 : 1;
+    return { ...tcp, seed: ((tcp.seed ?? this.seed) * 2 + i + 1) >>> 0, ...(this.opts.hosts?.[seat] ?? {}) };
+  }
+
+  get setup(): RoomSetup {
+    const { link, tcp, hosts } = this.opts;
+    return { seed: this.seed, link, tcp, ...(hosts === undefined ? {} : { hosts }) };
   }
 
   /** Keeps the full bytes of each call's result, which the trace shortens to a preview. */
@@ -418,9 +444,13 @@ export class Room {
     while (this.processed < pos.seq && this.stepOne()) {}
     if (this.processed !== pos.seq)
       throw new Error(`replay diverged: ${this.processed} events ran where ${pos.seq} were recorded`);
-    if (this.net.now < pos.at) this.runUntil(pos.at);
-    if (this.processed !== pos.seq)
-      throw new Error(`replay diverged: events ran before t=${pos.at} that did not run live`);
+    if (this.net.now < pos.at) {
+      // Events due at exactly `at` may still wait (an imported scenario's step runs before them).
+      const next = this.net.nextEventTime();
+      if (next !== undefined && next < pos.at)
+        throw new Error(`replay diverged: events ran before t=${pos.at} that did not run live`);
+      this.net.advanceTo(pos.at);
+    }
   }
 
   // ── clock ───────────────────────────────────────────────────────────────────────────────────
@@ -577,6 +607,7 @@ export class Room {
       entry = { data: Buffer.from(text), binary: false };
     }
     this.history.push(entry);
+    this.opts.hooks?.onEntry?.(this, entry, n);
     for (const f of this.feeds) f.onEntry(entry, n);
   }
 
@@ -675,6 +706,7 @@ export class Room {
    */
   pushInfo(): void {
     this.infoVersion++;
+    this.opts.hooks?.onChange?.(this);
     if (this.feeds.size > 0) this.notice({ type: 'room.info', room: this.id, info: this.info() });
     const summary = JSON.stringify(this.summary());
     if (summary !== this.lastSummary) {

@@ -9,7 +9,7 @@ import type { Room, SeatRef } from './room.ts';
  * not the connection, owns seats, so a reloaded tab that resumes gets them back.
  */
 export class Session implements SeatRef {
-  readonly token = randomBytes(24).toString('base64url');
+  readonly token: string;
   conn: Connection | null = null;
   /** The room a student is in (instructors use `watching` instead). */
   room: Room | null = null;
@@ -23,7 +23,11 @@ export class Session implements SeatRef {
     readonly name: string,
     readonly role: Role,
     readonly klass: LabClass | null,
-  ) {}
+    /** A kept token (after a restart); a new random one otherwise. */
+    token?: string,
+  ) {
+    this.token = token ?? randomBytes(24).toString('base64url');
+  }
 
   get online(): boolean {
     return this.conn !== null;

@@ -322,6 +322,17 @@ export class Network {
     return true;
   }
 
+  /**
+   * Moves the clock to `t` without running anything: events due at exactly `t` stay queued and
+   * run next. A driver replaying an action recorded before the events of its instant (a scenario
+   * step, imported into a room) needs it. Throws when an event is due before `t`.
+   */
+  advanceTo(t: number): void {
+    const next = this.nextEventTime();
+    if (next !== undefined && next < t) throw new Error(`advanceTo(${t}): an event is due at ${next}`);
+    if (t > this.nowMs) this.nowMs = t;
+  }
+
   /** Runs until no event is left or the clock would pass `limitMs`; returns the final time. */
   runToIdle(limitMs = Number.POSITIVE_INFINITY): number {
     for (;;) {

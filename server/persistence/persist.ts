@@ -1,0 +1,584 @@
+/**
+ * Keeps the lab in the SQLite store and puts it back after a restart (docs/persistence.md).
+ *
+ * Writing: the lab's hooks mark what changed (a class, a room, a session); everything marked in
+ * one turn of the event loop is written in one transaction on `process.nextTick`. Node runs the
+ * tick queue before the microtasks, and a connection's writes leave in a microtask (connection.ts
+ * corks its socket), so whatever a client is told, an `ok`, an event, a seat, is committed
+ * before the bytes that tell it leave the server. A room writes its new inputs, its new history
+ * entries as one chunk, and its position; a room whose clock only moved writes its position once a
+ * second.
+ *
+ * Restoring: classes, then every room rebuilt by replaying its inputs to its position
+ * (`Room.replay`, deterministic) and checked against its stored history byte for byte, then the
+ * sessions with their tokens, offline, in their rooms and seats; running clocks start again from
+ * where they were.
+ */
+
+import type { ClockPolicy, Role, Seat } from '../../shared/protocol/messages.ts';
+import type { Lab, LabClass, LabHooks } from '../lab/lab.ts';
+import type { HistoryEntry, Room, RoomInput, RoomSetup } from '../lab/room.ts';
+import type { Session } from '../lab/session.ts';
+import {
+  type Db,
+  describeSqliteError,
+  MIGRATIONS,
+  type Migration,
+  type OpenedStore,
+  openStore,
+  PersistenceError,
+} from './store.ts';
+
+export interface Logger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** What a room row has stored, as of the last write. */
+interface Written {
+  epoch: number;
+  inputs: number;
+  events: number;
+  at: number;
+  seq: number;
+}
+
+export interface RestoreReport {
+  classes: number;
+  rooms: number;
+  sessions: number;
+  inputs: number;
+  events: number;
+  /** Wall time of the whole restore (ms). */
+  ms: number;
+  /** Rooms whose rebuilt history differs from the stored one (from entry `n`). */
+  mismatched: Array<{ room: number; n: number }>;
+  /** Rooms whose replay failed: kept, marked broken until someone resets them. */
+  broken: Array<{ room: number; error: string }>;
+  /** Rows that could not be put back (a room beyond a lowered limit, a missing class). */
+  skipped: string[];
+}
+
+export interface PersistenceStats {
+  file: string;
+  schemaVersion: number;
+  transactions: number;
+  /** Time spent writing, in total and in the longest transaction (ms). */
+  writeMs: number;
+  maxWriteMs: number;
+  rows: number;
+  bytes: number;
+  errors: number;
+  lastError: string | null;
+  restored: RestoreReport | null;
+}
+
+/** How often a room whose clock moved without events writes its position (ms). */
+export const POSITION_EVERY_MS = 1000;
+
+type Row = Record<string, unknown>;
+
+export class Persistence {
+  readonly file: string;
+  readonly db: Db;
+  readonly schemaVersion: number;
+  private readonly log: Logger;
+  private readonly written = new WeakMap<Room, Written>();
+  private readonly rooms = new Set<Room>();
+  private readonly classes: LabClass[] = [];
+  private readonly sessions = new Set<Session>();
+  private readonly goneSessions = new Set<string>();
+  private scheduled = false;
+  private restoring = false;
+  private closed = false;
+  private lab: Lab | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private report: RestoreReport | null = null;
+  private readonly counters = { transactions: 0, writeMs: 0, maxWriteMs: 0, rows: 0, bytes: 0, errors: 0 };
+  private lastError: string | null = null;
+  private readonly stmt;
+
+  /** Opens `dataDir/tcplab.db` (see store.ts for what it refuses). */
+  static open(dataDir: string, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Persistence {
+    return new Persistence(openStore(dataDir, migrations), log);
+  }
+
+  constructor(opened: OpenedStore, log: Logger) {
+    this.file = opened.file;
+    this.db = opened.db;
+    this.schemaVersion = opened.version;
+    this.log = log;
+    const db = this.db;
+    this.stmt = {
+      klass: db.prepare('INSERT OR REPLACE INTO classes (code, name, created_at) VALUES (?, ?, ?)'),
+      room: db.prepare(
+        `INSERT OR REPLACE INTO rooms (id, class_code, name, setup, created_at, epoch, at, seq, clock, seats, members, inputs, events)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+      ),
+      roomState: db.prepare(
+        `UPDATE rooms SET name = ?, epoch = ?, at = ?, seq = ?, clock = ?, seats = ?, members = ?, inputs = ?, events = ?
+         WHERE id = ?`,
+      ),
+      input: db.prepare('INSERT OR REPLACE INTO inputs (room_id, epoch, idx, body) VALUES (?, ?, ?, ?)'),
+      events: db.prepare(
+        'INSERT OR REPLACE INTO events (room_id, epoch, first_n, count, data) VALUES (?, ?, ?, ?, ?)',
+      ),
+      dropInputs: db.prepare('DELETE FROM inputs WHERE room_id = ? AND epoch <> ?'),
+      dropEvents: db.prepare('DELETE FROM events WHERE room_id = ? AND epoch <> ?'),
+      session: db.prepare(
+        `INSERT OR REPLACE INTO sessions (id, token, name, role, class_code, rooms, watching, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT created_at FROM sessions WHERE id = ?), ?))`,
+      ),
+      dropSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
+    };
+  }
+
+  /** The lab hooks that feed this store. */
+  hooks(): LabHooks {
+    const room = (r: Room) => this.touch(r);
+    return {
+      onClass: (k) => {
+        if (this.restoring) return;
+        this.classes.push(k);
+        this.soon();
+      },
+      onRoom: room,
+      onInput: room,
+      onReset: room,
+      onEntry: room,
+      onChange: room,
+      onSession: (s) => {
+        if (this.restoring) return;
+        this.sessions.add(s);
+        this.soon();
+      },
+      onSessionGone: (s) => {
+        this.sessions.delete(s);
+        this.goneSessions.add(s.id);
+        this.soon();
+      },
+    };
+  }
+
+  /** Marks a room to write in this turn's transaction. */
+  touch(room: Room): void {
+    if (this.restoring || this.closed) return;
+    this.rooms.add(room);
+    this.soon();
+  }
+
+  private soon(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    process.nextTick(this.flush);
+  }
+
+  /** Writes everything marked now (HTTP routes call it before they answer). */
+  flushNow(): void {
+    this.flush();
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.closed) return;
+    if (this.rooms.size + this.classes.length + this.sessions.size + this.goneSessions.size === 0) return;
+    const t0 = performance.now();
+    const done: Array<[Room, Written]> = [];
+    let rows = 0;
+    let bytes = 0;
+    try {
+      this.db.transaction(() => {
+        for (const k of this.classes) {
+          this.stmt.klass.run(k.code, k.name, Date.now());
+          rows++;
+        }
+        for (const s of this.sessions) {
+          const rooms = JSON.stringify([...s.rooms].map((r) => r.id));
+          const watching = JSON.stringify([...s.watching]);
+          const now = Date.now();
+          this.stmt.session.run(
+            s.id,
+            s.token,
+            s.name,
+            s.role,
+            s.klass?.code ?? null,
+            rooms,
+            watching,
+            s.id,
+            now,
+          );
+          rows++;
+        }
+        for (const id of this.goneSessions) {
+          this.stmt.dropSession.run(id);
+          rows++;
+        }
+        for (const room of this.rooms) {
+          const r = this.writeRoom(room);
+          done.push([room, r.written]);
+          rows += r.rows;
+          bytes += r.bytes;
+        }
+      })();
+    } catch (e) {
+      this.counters.errors++;
+      this.lastError = describeSqliteError(this.file, e);
+      this.log.error({ err: e, file: this.file }, 'persistence: a write failed; retrying in a second');
+      return;
+    }
+    for (const [room, w] of done) this.written.set(room, w);
+    this.classes.length = 0;
+    this.sessions.clear();
+    this.goneSessions.clear();
+    this.rooms.clear();
+    const ms = performance.now() - t0;
+    const c = this.counters;
+    c.transactions++;
+    c.writeMs += ms;
+    c.maxWriteMs = Math.max(c.maxWriteMs, ms);
+    c.rows += rows;
+    c.bytes += bytes;
+  };
+
+  private writeRoom(room: Room): { written: Written; rows: number; bytes: number } {
+    const pos = room.position();
+    let rows = 1;
+    let bytes = 0;
+    let w = this.written.get(room);
+    if (!w) {
+      this.stmt.room.run(
+        room.id,
+        room.classCode,
+        room.name,
+        JSON.stringify(room.setup),
+        Date.now(),
+        room.epoch,
+        pos.at,
+        pos.seq,
+        '{}',
+        '{}',
+        '[]',
+      );
+      rows++;
+      w = { epoch: room.epoch, inputs: 0, events: 0, at: pos.at, seq: pos.seq };
+    }
+    if (w.epoch !== room.epoch) {
+      // A reset: the old epoch's inputs and history go.
+      this.stmt.dropInputs.run(room.id, room.epoch);
+      this.stmt.dropEvents.run(room.id, room.epoch);
+      rows += 2;
+      w = { ...w, epoch: room.epoch, inputs: 0, events: 0 };
+    }
+    const inputs = room.inputs;
+    for (let i = w.inputs; i < inputs.length; i++) {
+      const body = JSON.stringify(inputs[i]);
+      this.stmt.input.run(room.id, room.epoch, i, body);
+      rows++;
+      bytes += body.length;
+    }
+    const history = room.history;
+    if (history.length > w.events) {
+      const data = encodeEntries(history, w.events, history.length);
+      this.stmt.events.run(room.id, room.epoch, w.events, history.length - w.events, data);
+      rows++;
+      bytes += data.length;
+    }
+    const clock = room.clock();
+    this.stmt.roomState.run(
+      room.name,
+      room.epoch,
+      pos.at,
+      pos.seq,
+      JSON.stringify({ running: clock.running, speed: clock.speed, policy: clock.policy }),
+      JSON.stringify({ A: room.seats.A?.id ?? null, B: room.seats.B?.id ?? null }),
+      JSON.stringify([...room.members].map((m) => m.id)),
+      inputs.length,
+      history.length,
+      room.id,
+    );
+    return {
+      written: { epoch: room.epoch, inputs: inputs.length, events: history.length, at: pos.at, seq: pos.seq },
+      rows,
+      bytes,
+    };
+  }
+
+  // ── restart ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Puts the stored lab back into `lab` (empty, just built). Throws PersistenceError on a bad file. */
+  restore(lab: Lab): RestoreReport {
+    const t0 = performance.now();
+    const report: RestoreReport = {
+      classes: 0,
+      rooms: 0,
+      sessions: 0,
+      inputs: 0,
+      events: 0,
+      ms: 0,
+      mismatched: [],
+      broken: [],
+      skipped: [],
+    };
+    this.restoring = true;
+    try {
+      this.restoreAll(lab, report);
+    } catch (e) {
+      if (e instanceof PersistenceError) throw e;
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('SQLITE_'))
+        throw new PersistenceError(this.file, describeSqliteError(this.file, e));
+      throw new PersistenceError(
+        this.file,
+        `${this.file}: could not read the stored lab back (${(e as Error).message}). Restore the file from a backup, or move it away to start empty.`,
+      );
+    } finally {
+      this.restoring = false;
+    }
+    report.ms = performance.now() - t0;
+    this.report = report;
+    this.start(lab);
+    return report;
+  }
+
+  private restoreAll(lab: Lab, report: RestoreReport): void {
+    const db = this.db;
+    for (const row of db.prepare('SELECT code, name FROM classes ORDER BY rowid').all() as Row[]) {
+      lab.restoreClass(String(row.code), String(row.name));
+      report.classes++;
+    }
+    const inputsOf = db.prepare('SELECT body FROM inputs WHERE room_id = ? AND epoch = ? ORDER BY idx');
+    const eventsOf = db.prepare(
+      'SELECT first_n, count, data FROM events WHERE room_id = ? AND epoch = ? ORDER BY first_n',
+    );
+    const dropEpochEvents = db.prepare('DELETE FROM events WHERE room_id = ? AND epoch = ?');
+    const placed: Array<{ room: Room; seats: Record<Seat, string | null>; members: string[] }> = [];
+    const running: Room[] = [];
+    for (const row of db.prepare('SELECT * FROM rooms ORDER BY id').all() as Row[]) {
+      const id = Number(row.id);
+      const klass = lab.classes.get(String(row.class_code));
+      if (!klass) {
+        report.skipped.push(`room ${id}: its class ${String(row.class_code)} is not stored`);
+        continue;
+      }
+      const setup = JSON.parse(String(row.setup)) as RoomSetup;
+      const clock = JSON.parse(String(row.clock)) as {
+        running?: boolean;
+        speed?: number;
+        policy?: ClockPolicy;
+      };
+      let room: Room;
+      try {
+        room = lab.createRoom(klass, String(row.name), {
+          id,
+          ...setup,
+          ...(clock.speed === undefined ? {} : { speed: clock.speed }),
+          ...(clock.policy === undefined ? {} : { policy: clock.policy }),
+          running: false,
+        });
+      } catch (e) {
+        report.skipped.push(`room ${id}: ${(e as Error).message}`);
+        continue;
+      }
+      const epoch = Number(row.epoch);
+      room.epoch = epoch;
+      const inputs = (inputsOf.all(id, epoch) as Row[]).map((r) => JSON.parse(String(r.body)) as RoomInput);
+      report.inputs += inputs.length;
+      let position = { at: Number(row.at), seq: Number(row.seq) };
+      const last = inputs.at(-1);
+      if (last && (last.seq > position.seq || last.at > position.at))
+        position = { at: Math.max(last.at, position.at), seq: Math.max(last.seq, position.seq) };
+      try {
+        room.replay(inputs, position);
+      } catch (e) {
+        const error = (e as Error).message;
+        room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
+        report.broken.push({ room: id, error });
+        this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
+      }
+      // The rebuilt history must be the stored one, byte for byte.
+      const stored = decodeChunks(eventsOf.all(id, epoch) as Row[]);
+      report.events += stored.length;
+      const n = firstDifference(stored, room.history);
+      let events = stored.length;
+      if (n !== undefined) {
+        report.mismatched.push({ room: id, n });
+        this.log.warn(
+          { room: id, n, stored: stored.length, rebuilt: room.history.length },
+          'persistence: the rebuilt history differs from the stored one (a different engine?); keeping the rebuilt one',
+        );
+        dropEpochEvents.run(id, epoch);
+        events = 0;
+      }
+      const pos = room.position();
+      this.written.set(room, { epoch, inputs: inputs.length, events, at: pos.at, seq: pos.seq });
+      placed.push({
+        room,
+        seats: JSON.parse(String(row.seats)) as Record<Seat, string | null>,
+        members: JSON.parse(String(row.members)) as string[],
+      });
+      if (clock.running) running.push(room);
+      report.rooms++;
+    }
+
+    const sessions = new Map<string, Session>();
+    for (const row of db.prepare('SELECT * FROM sessions ORDER BY created_at, id').all() as Row[]) {
+      const code = row.class_code === null ? null : String(row.class_code);
+      const klass = code === null ? null : (lab.classes.get(code) ?? null);
+      if (code !== null && klass === null) {
+        report.skipped.push(`session ${String(row.id)}: its class ${code} is not stored`);
+        continue;
+      }
+      const s = lab.restoreSession(
+        String(row.id),
+        String(row.token),
+        String(row.name),
+        String(row.role) as Role,
+        klass,
+      );
+      for (const roomId of JSON.parse(String(row.rooms)) as number[]) {
+        const r = lab.rooms.get(roomId);
+        if (r) s.rooms.add(r);
+      }
+      for (const [c, w] of JSON.parse(String(row.watching)) as Array<[string, { rooms: boolean }]>)
+        s.watching.set(c, w);
+      sessions.set(s.id, s);
+      report.sessions++;
+    }
+    for (const { room, seats, members } of placed) {
+      for (const id of members) {
+        const s = sessions.get(id);
+        if (s && s.role === 'student' && s.room === null) {
+          s.room = room;
+          room.members.add(s);
+        }
+      }
+      for (const seat of ['A', 'B'] as const) {
+        const id = seats[seat];
+        const s = id === null || id === undefined ? undefined : sessions.get(id);
+        if (s) room.seats[seat] = s;
+      }
+    }
+    for (const room of running) {
+      try {
+        room.resume();
+      } catch {
+        // A full or broken room stays paused; its info says why.
+      }
+    }
+    // Rooms whose stored history was dropped above, or that replayed further, write it again.
+    for (const { room } of placed) {
+      const w = this.written.get(room)!;
+      if (w.events !== room.history.length) this.rooms.add(room);
+    }
+  }
+
+  /** Starts the periodic position writes; called by `restore`. */
+  private start(lab: Lab): void {
+    this.lab = lab;
+    if (this.rooms.size > 0) this.soon();
+    this.timer = setInterval(() => {
+      for (const room of lab.rooms.values()) {
+        const w = this.written.get(room);
+        if (w && room.position().at !== w.at) this.rooms.add(room);
+      }
+      if (this.rooms.size > 0 || this.counters.errors > 0) this.soon();
+    }, POSITION_EVERY_MS);
+    this.timer.unref();
+  }
+
+  stats(): PersistenceStats {
+    return {
+      file: this.file,
+      schemaVersion: this.schemaVersion,
+      ...this.counters,
+      lastError: this.lastError,
+      restored: this.report,
+    };
+  }
+
+  /** Closes the file without writing (a start that failed). */
+  abort(): void {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    this.closed = true;
+    this.db.close();
+  }
+
+  /** Writes every room's final position, then closes the file. */
+  close(): void {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    if (this.lab) for (const room of this.lab.rooms.values()) this.rooms.add(room);
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+/** Calls both hooks of each kind, `a`'s first. */
+export function mergeHooks(a: LabHooks, b: LabHooks): LabHooks {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, f] of Object.entries(b)) {
+    const g = (a as Record<string, unknown>)[k];
+    out[k] =
+      typeof g === 'function'
+        ? (...args: unknown[]) => {
+            (g as (...x: unknown[]) => void)(...args);
+            (f as (...x: unknown[]) => void)(...args);
+          }
+        : f;
+  }
+  return out as LabHooks;
+}
+
+// ── history chunks ────────────────────────────────────────────────────────────────────────────
+
+/** Entries `from` to `to` as one blob: per entry u8 binary, u32 length (big-endian), the bytes. */
+export function encodeEntries(history: readonly HistoryEntry[], from: number, to: number): Buffer {
+  let size = 0;
+  for (let i = from; i < to; i++) size += 5 + history[i]!.data.length;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (let i = from; i < to; i++) {
+    const e = history[i]!;
+    out[o] = e.binary ? 1 : 0;
+    out.writeUInt32BE(e.data.length, o + 1);
+    e.data.copy(out, o + 5);
+    o += 5 + e.data.length;
+  }
+  return out;
+}
+
+export function decodeEntries(blob: Buffer): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  let o = 0;
+  while (o < blob.length) {
+    if (o + 5 > blob.length) throw new Error('a stored history chunk is truncated');
+    const len = blob.readUInt32BE(o + 1);
+    if (o + 5 + len > blob.length) throw new Error('a stored history chunk is truncated');
+    out.push({ binary: blob[o] === 1, data: blob.subarray(o + 5, o + 5 + len) });
+    o += 5 + len;
+  }
+  return out;
+}
+
+function decodeChunks(rows: Row[]): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  for (const row of rows) {
+    if (Number(row.first_n) !== out.length) throw new Error('stored history chunks do not follow each other');
+    const entries = decodeEntries(row.data as Buffer);
+    if (entries.length !== Number(row.count)) throw new Error('a stored history chunk has the wrong count');
+    out.push(...entries);
+  }
+  return out;
+}
+
+/** Index of the first entry where `stored` and `rebuilt` differ (or `stored` is longer); undefined when equal. */
+function firstDifference(stored: HistoryEntry[], rebuilt: HistoryEntry[]): number | undefined {
+  for (let i = 0; i < stored.length; i++) {
+    const b = rebuilt[i];
+    if (!b || b.binary !== stored[i]!.binary || !b.data.equals(stored[i]!.data)) return i;
+  }
+  return undefined;
+}
