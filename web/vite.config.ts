@@ -28,9 +28,17 @@ export default defineConfig({
   server: {
     fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] },
     proxy: {
-      '/ws': { target: server.replace(/^http/, 'ws'), ws: true },
-      '/api': server,
-      '/healthz': server,
+      '/ws': {
+        target: server.replace(/^http/, 'ws'),
+        ws: true,
+        changeOrigin: true,
+        // The lab server accepts WebSockets from its own origin only: present the proxy as it.
+        configure: (proxy) => {
+          proxy.on('proxyReqWs', (req) => req.setHeader('origin', server));
+        },
+      },
+      '/api': { target: server, changeOrigin: true },
+      '/healthz': { target: server, changeOrigin: true },
     },
   },
 });
