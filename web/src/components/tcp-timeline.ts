@@ -643,9 +643,13 @@ export class TcpTimeline extends LitElement {
       ctx.fillStyle = c.ink;
       ctx.font = `11px ${getFontMono()}`;
       const st = this.view ? primarySock(this.view[side])?.state : undefined;
-      const label = `${addrs?.[side] ?? ''}${st ? `  ${st}` : ''}`;
       ctx.textAlign = side === 'A' ? 'right' : 'left';
-      ctx.fillText(label, side === 'A' ? x - 16 : x + 16, 21);
+      const tx = side === 'A' ? x - 16 : x + 16;
+      ctx.fillText(addrs?.[side] ?? '', tx, st ? 14 : 21);
+      if (st) {
+        ctx.font = `700 11px ${getFontMono()}`;
+        ctx.fillText(st, tx, 28);
+      }
     }
     ctx.fillStyle = c.soft;
     ctx.font = `10px ${getFont()}`;
