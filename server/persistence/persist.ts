@@ -85,6 +85,11 @@ export class Persistence {
   readonly schemaVersion: number;
   private readonly log: Logger;
   private readonly written = new WeakMap<Room, Written>();
+  /**
+   * Each room's clock as of its last change (JSON). Taken when it changes, not when it is written:
+   * a server closing stops every room's pacer before the last write, and must not store that.
+   */
+  private readonly clocks = new WeakMap<Room, string>();
   private readonly rooms = new Set<Room>();
   private readonly classes: LabClass[] = [];
   private readonly sessions = new Set<Session>();
@@ -116,6 +121,7 @@ export class Persistence {
         `INSERT OR REPLACE INTO rooms (id, class_code, name, setup, created_at, epoch, at, seq, clock, seats, members, inputs, events)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
       ),
+      position: db.prepare('UPDATE rooms SET at = ?, seq = ? WHERE id = ?'),
       roomState: db.prepare(
         `UPDATE rooms SET name = ?, epoch = ?, at = ?, seq = ?, clock = ?, seats = ?, members = ?, inputs = ?, events = ?
          WHERE id = ?`,
@@ -147,7 +153,11 @@ export class Persistence {
       onInput: room,
       onReset: room,
       onEntry: room,
-      onChange: room,
+      onChange: (r) => {
+        if (this.restoring || this.closed) return;
+        this.clocks.set(r, clockJson(r));
+        this.touch(r);
+      },
       onSession: (s) => {
         if (this.restoring) return;
         this.sessions.add(s);
@@ -284,13 +294,17 @@ export class Persistence {
       rows++;
       bytes += data.length;
     }
-    const clock = room.clock();
+    let clock = this.clocks.get(room);
+    if (clock === undefined) {
+      clock = clockJson(room);
+      this.clocks.set(room, clock);
+    }
     this.stmt.roomState.run(
       room.name,
       room.epoch,
       pos.at,
       pos.seq,
-      JSON.stringify({ running: clock.running, speed: clock.speed, policy: clock.policy }),
+      clock,
       JSON.stringify({ A: room.seats.A?.id ?? null, B: room.seats.B?.id ?? null }),
       JSON.stringify([...room.members].map((m) => m.id)),
       inputs.length,
@@ -412,6 +426,7 @@ export class Persistence {
       }
       const pos = room.position();
       this.written.set(room, { epoch, inputs: inputs.length, events, at: pos.at, seq: pos.seq });
+      this.clocks.set(room, String(row.clock));
       placed.push({
         room,
         seats: JSON.parse(String(row.seats)) as Record<Seat, string | null>,
@@ -478,13 +493,41 @@ export class Persistence {
     this.lab = lab;
     if (this.rooms.size > 0) this.soon();
     this.timer = setInterval(() => {
-      for (const room of lab.rooms.values()) {
-        const w = this.written.get(room);
-        if (w && room.position().at !== w.at) this.rooms.add(room);
-      }
-      if (this.rooms.size > 0 || this.counters.errors > 0) this.soon();
+      this.writePositions();
+      if (this.counters.errors > 0) this.soon();
     }, POSITION_EVERY_MS);
     this.timer.unref();
+  }
+
+  /** Writes the position of every room whose clock moved since its last write. */
+  private writePositions(): void {
+    if (!this.lab || this.closed) return;
+    const moved: Array<[Room, Written, { at: number; seq: number }]> = [];
+    for (const room of this.lab.rooms.values()) {
+      const w = this.written.get(room);
+      if (!w) continue;
+      const pos = room.position();
+      // Positions only within the epoch and events stored (anything newer is written on its turn).
+      if (w.epoch === room.epoch && w.events === room.history.length && pos.at !== w.at)
+        moved.push([room, w, pos]);
+    }
+    if (moved.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        for (const [room, , pos] of moved) this.stmt.position.run(pos.at, pos.seq, room.id);
+      })();
+    } catch (e) {
+      this.counters.errors++;
+      this.lastError = describeSqliteError(this.file, e);
+      this.log.error({ err: e, file: this.file }, 'persistence: writing positions failed');
+      return;
+    }
+    for (const [, w, pos] of moved) {
+      w.at = pos.at;
+      w.seq = pos.seq;
+    }
+    this.counters.transactions++;
+    this.counters.rows += moved.length;
   }
 
   stats(): PersistenceStats {
@@ -505,15 +548,20 @@ export class Persistence {
     this.db.close();
   }
 
-  /** Writes every room's final position, then closes the file. */
+  /** Writes what is left and every room's final position, then closes the file. */
   close(): void {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    if (this.lab) for (const room of this.lab.rooms.values()) this.rooms.add(room);
     this.flush();
+    this.writePositions();
     this.closed = true;
     this.db.close();
   }
+}
+
+function clockJson(room: Room): string {
+  const c = room.clock();
+  return JSON.stringify({ running: c.running, speed: c.speed, policy: c.policy });
 }
 
 /** Calls both hooks of each kind, `a`'s first. */

@@ -116,6 +116,8 @@ export function openStore(dataDir: string, migrations: readonly Migration[] = MI
   }
   const existed = existsSync(file) && statSync(file).size > 0;
   if (existed) checkMagic(file);
+  // Resume tokens are secrets: the file (and its WAL, which SQLite creates alike) is the owner's only.
+  else closeSync(openSync(file, 'a', 0o600));
   let db: Db;
   try {
     db = new Database(file, { timeout: 1000 });

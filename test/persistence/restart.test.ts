@@ -1,0 +1,322 @@
+/**
+ * A clean restart (buildApp twice on one data folder): classes, rooms, people and their tokens,
+ * seats, every room's history byte for byte, its sockets, buffers and timers, clocks and faults
+ * come back; people resume with their tokens and the timeline goes on. A stored history that
+ * differs from the replay, or inputs that no longer replay, are reported, never silent.
+ */
+
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
+import type { Room } from '../../server/lab/room.ts';
+import { DB_FILE } from '../../server/persistence/store.ts';
+import {
+  closeAll,
+  connect,
+  type Data,
+  drain,
+  KEY,
+  nextMatching,
+  nextOf,
+  received,
+  request,
+  startApp,
+  tokenOf,
+} from '../server/helpers.ts';
+import { FakeClock, tempDir } from './helpers.ts';
+
+const apps: FastifyInstance[] = [];
+const clients: WebSocket[] = [];
+afterEach(async () => {
+  await closeAll(clients.splice(0));
+  for (const app of apps.splice(0)) await app.close();
+});
+
+async function start(dataDir: string, clock: FakeClock) {
+  const r = await startApp({ dataDir, timers: clock });
+  apps.push(r.app);
+  return r;
+}
+
+async function client(url: string): Promise<WebSocket> {
+  const ws = await connect(url);
+  clients.push(ws);
+  return ws;
+}
+
+/** Everything about a room that must survive a restart. */
+function roomState(room: Room) {
+  const info = room.info() as Data;
+  const seats = Object.fromEntries(
+    Object.entries(info.seats as Record<string, Data | null>).map(([k, v]) => [
+      k,
+      v && { ...v, online: null },
+    ]),
+  );
+  return {
+    id: room.id,
+    name: room.name,
+    classCode: room.classCode,
+    epoch: room.epoch,
+    position: room.position(),
+    inputs: JSON.stringify(room.inputs),
+    history: room.history.map((e) => `${e.binary ? 'b' : 't'}${e.data.toString('hex')}`),
+    info: { ...info, seats },
+    hosts: JSON.parse(room.snapshotMessage().toString()).hosts,
+  };
+}
+
+function labState(app: FastifyInstance) {
+  const lab = app.lab;
+  return {
+    classes: [...lab.classes.values()].map((k) => ({
+      code: k.code,
+      name: k.name,
+      rooms: [...k.rooms.keys()],
+    })),
+    rooms: [...lab.rooms.values()].map(roomState),
+  };
+}
+
+/** The first message of `type` this client received, waiting for it if it has not come yet. */
+async function seen(ws: WebSocket, type: string): Promise<Data> {
+  const m = received(ws).find((x) => x.kind === 'json' && x.data.type === type);
+  if (m?.kind === 'json') return m.data;
+  return nextOf(ws, type);
+}
+
+const sockCall = (ws: WebSocket, room: number, host: 'A' | 'B', call: Record<string, unknown>) =>
+  request(ws, { type: 'sock.call', room, host, call });
+
+describe('clean restart', () => {
+  it('brings back classes, rooms, seats, tokens, histories, sockets and clocks; people resume', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock();
+    const { app, url } = await start(dir, clock);
+    const teacher = await client(url);
+    await request(teacher, { type: 'instructor.auth', key: KEY });
+    const { code } = await request(teacher, { type: 'class.create', name: 'Networks 101' });
+    const { code: other } = await request(teacher, { type: 'class.create', name: 'Evening class' });
+    const { room: r1 } = await request(teacher, { type: 'room.create', code, name: 'Lab one' });
+    const { room: r2 } = await request(teacher, { type: 'room.create', code, name: 'Lab two' });
+    const { room: r3 } = await request(teacher, { type: 'room.create', code: other });
+    await request(teacher, { type: 'class.watch', code, rooms: true });
+
+    const people: Record<string, WebSocket> = {};
+    for (const [name, k] of [
+      ['Ann', code],
+      ['Bob', code],
+      ['Cat', code],
+      ['Dan', code],
+      ['Eve', other],
+    ] as const) {
+      people[name] = await client(url);
+      await request(people[name]!, { type: 'class.join', code: k, name });
+    }
+    const { Ann, Bob, Cat, Dan, Eve } = people as Record<string, WebSocket>;
+    await request(Ann!, { type: 'room.join', room: r1 });
+    await request(Ann!, { type: 'seat.take', room: r1, seat: 'A' });
+    await request(Bob!, { type: 'room.join', room: r1 });
+    await request(Bob!, { type: 'seat.take', room: r1, seat: 'B' });
+    await request(Cat!, { type: 'room.join', room: r1 });
+    await request(Dan!, { type: 'room.join', room: r2 });
+    await request(Dan!, { type: 'seat.take', room: r2, seat: 'A' });
+    await request(Dan!, { type: 'seat.take', room: r2, seat: 'B' });
+    await request(Eve!, { type: 'room.join', room: r3 });
+
+    // Room 1: a connection, data, a lost FIN, hold mode, stepping between events, a faster clock.
+    await sockCall(Bob!, r1, 'B', { op: 'socket' });
+    await sockCall(Bob!, r1, 'B', { op: 'bind', fd: 3, port: 80 });
+    await sockCall(Bob!, r1, 'B', { op: 'listen', fd: 3 });
+    await sockCall(Bob!, r1, 'B', { op: 'accept', fd: 3 });
+    clock.advance(50);
+    await sockCall(Ann!, r1, 'A', { op: 'socket' });
+    await sockCall(Ann!, r1, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+    clock.advance(2000);
+    await sockCall(Ann!, r1, 'A', { op: 'send', fd: 3, data: 'GET / HTTP/1.0\r\n\r\n' });
+    await request(Ann!, {
+      type: 'fault.add',
+      room: r1,
+      rule: { from: 'A', flags: ['FIN'], action: 'drop', label: 'lost FIN' },
+    });
+    await request(Bob!, { type: 'link.set', room: r1, dir: 'BA', settings: { loss: 0.2 } });
+    clock.advance(700);
+    await request(Bob!, { type: 'clock.pause', room: r1 });
+    await request(Bob!, { type: 'clock.step', room: r1 });
+    await sockCall(Bob!, r1, 'B', { op: 'recv', fd: 4 });
+    await request(Ann!, { type: 'hold.set', room: r1, on: true });
+    await request(Ann!, { type: 'clock.resume', room: r1 });
+    await sockCall(Bob!, r1, 'B', { op: 'send', fd: 4, data: 'HTTP/1.0 200 OK\r\n\r\nhello' });
+    await sockCall(Ann!, r1, 'A', { op: 'close', fd: 3 });
+    clock.advance(800);
+    await request(Ann!, { type: 'clock.speed', room: r1, speed: 10 });
+    clock.advance(300);
+    // Room 2: a reset (a new epoch), then a ready policy and a paused clock.
+    await sockCall(Dan!, r2, 'A', { op: 'socket' });
+    await request(Dan!, { type: 'room.reset', room: r2 });
+    await sockCall(Dan!, r2, 'B', { op: 'socket' });
+    await sockCall(Dan!, r2, 'B', { op: 'bind', fd: 3, port: 7 });
+    await request(Dan!, { type: 'clock.policy', room: r2, policy: 'ready' });
+    await request(teacher, { type: 'clock.pause', room: r2 });
+
+    const before = labState(app);
+    const tokens = Object.fromEntries(Object.entries(people).map(([n, ws]) => [n, tokenOf(ws)]));
+    const teacherToken = tokenOf(teacher);
+    const ids = Object.fromEntries(
+      await Promise.all(
+        Object.entries(people).map(async ([n]) => [n, app.lab.resume(tokens[n]!).id] as const),
+      ),
+    );
+    expect(before.rooms.find((r) => r.id === r2)!.epoch).toBe(1);
+    expect(before.rooms.find((r) => r.id === r1)!.history.length).toBeGreaterThan(30);
+
+    await closeAll(clients.splice(0));
+    await app.close();
+    apps.splice(0);
+
+    // ── restart ──
+    const clock2 = new FakeClock();
+    const { app: app2, url: url2 } = await start(dir, clock2);
+    const report = app2.persistence!.stats().restored!;
+    expect(report).toMatchObject({
+      classes: 2,
+      rooms: 3,
+      sessions: 6,
+      mismatched: [],
+      broken: [],
+      skipped: [],
+    });
+    expect(report.ms).toBeLessThan(2000);
+    expect(labState(app2)).toEqual(before);
+
+    // People come back with their tokens: same session, same seats, the same history, byte for byte.
+    const ann = await client(url2);
+    const { session } = await request(ann, { type: 'session.resume', token: tokens.Ann });
+    expect(session.id).toBe(ids.Ann);
+    const welcome = received(ann).find((m) => m.kind === 'json' && m.data.type === 'welcome');
+    expect(welcome?.kind === 'json' && welcome.data).toMatchObject({
+      room: r1,
+      seats: ['A'],
+      token: tokens.Ann,
+    });
+    const history = before.rooms.find((r) => r.id === r1)!.history;
+    const synced = await seen(ann, 'room.synced');
+    expect(synced.nextN).toBe(history.length);
+    const replayed = received(ann)
+      .filter((m) => (m.kind === 'frame' ? true : m.data.type === 'room.event'))
+      .map((m) => `${m.kind === 'frame' ? 'b' : 't'}${m.raw.toString('hex')}`);
+    expect(replayed).toEqual(history);
+    const bob = await client(url2);
+    await request(bob, { type: 'session.resume', token: tokens.Bob });
+    await seen(bob, 'room.synced');
+    // Seats are still held: nobody else can take them.
+    const cat = await client(url2);
+    await request(cat, { type: 'session.resume', token: tokens.Cat });
+    await expect(request(cat, { type: 'seat.take', room: r1, seat: 'A' })).rejects.toThrow(/held by Ann/);
+    // The instructor's session comes back watching the class.
+    const t2 = await client(url2);
+    await request(t2, { type: 'session.resume', token: teacherToken });
+    expect((await seen(t2, 'class.state')).code).toBe(code);
+
+    // The timeline goes on from where it was: the same room numbering, the next events after it.
+    drain(ann);
+    drain(bob);
+    const room1 = app2.lab.room(r1);
+    expect(room1.clock()).toMatchObject({ running: true, speed: 10 });
+    clock2.advance(10);
+    await sockCall(bob, r1, 'B', { op: 'recv', fd: 4 });
+    const next = await nextMatching(ann, (m) => m.kind === 'json' && m.data.type === 'room.event');
+    expect(next.kind === 'json' && next.data.n).toBeGreaterThanOrEqual(history.length);
+    expect(next.kind === 'json' && next.data.t).toBeGreaterThanOrEqual(before.rooms[0]!.position.at);
+    // New things get new numbers.
+    const { room: r4 } = await request(t2, { type: 'room.create', code, name: 'After' });
+    expect(r4).toBeGreaterThan(r3);
+    const newcomer = await client(url2);
+    const { session: s } = await request(newcomer, { type: 'class.join', code, name: 'Fay' });
+    expect(Number(s.id.slice(1))).toBeGreaterThan(
+      Math.max(...Object.values(ids).map((i) => Number(i.slice(1)))),
+    );
+    const stranger = await client(url2);
+    const refused = await request(stranger, { type: 'session.resume', token: 'x'.repeat(32) }).catch(
+      (e) => e.reply,
+    );
+    expect(refused.code).toBe('TCPLAB_BAD_TOKEN');
+  });
+});
+
+describe('what a restart cannot rebuild is reported', () => {
+  async function oneRoom(dir: string) {
+    const clock = new FakeClock();
+    const { app } = await start(dir, clock);
+    const lab = app.lab;
+    const k = lab.createClass('C');
+    const room = lab.createRoom(k);
+    const call = (host: 'A' | 'B', c: Record<string, unknown>) =>
+      room.input({ kind: 'call', host, call: c as never });
+    call('B', { op: 'socket' });
+    call('B', { op: 'bind', fd: 3, port: 80 });
+    call('B', { op: 'listen', fd: 3 });
+    call('A', { op: 'socket' });
+    call('A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+    clock.advance(3000);
+    call('A', { op: 'send', fd: 3, data: 'abc' });
+    clock.advance(3000);
+    const history = room.history.map((e) => e.data.toString('hex'));
+    await app.close();
+    apps.splice(0);
+    return { id: room.id, history };
+  }
+
+  it('a stored history the replay does not reproduce: the rebuilt one is kept and stored again', async () => {
+    const dir = tempDir();
+    const { id, history } = await oneRoom(dir);
+    const db = new Database(join(dir, DB_FILE));
+    const row = db.prepare('SELECT first_n, data FROM events WHERE room_id = ? ORDER BY first_n').get(id) as {
+      first_n: number;
+      data: Buffer;
+    };
+    const data = Buffer.from(row.data);
+    data[data.length - 3]! ^= 0xff;
+    db.prepare('UPDATE events SET data = ? WHERE room_id = ? AND first_n = ?').run(data, id, row.first_n);
+    db.close();
+    const { app } = await start(dir, new FakeClock());
+    const report = app.persistence!.stats().restored!;
+    expect(report.mismatched).toHaveLength(1);
+    expect(report.mismatched[0]!.room).toBe(id);
+    expect(app.lab.room(id).history.map((e) => e.data.toString('hex'))).toEqual(history);
+    await app.close();
+    apps.splice(0);
+    // …and stored again, so the next start agrees.
+    const { app: again } = await start(dir, new FakeClock());
+    expect(again.persistence!.stats().restored!.mismatched).toEqual([]);
+  });
+
+  it('inputs that no longer replay: the room is kept, marked broken until reset', async () => {
+    const dir = tempDir();
+    const { id } = await oneRoom(dir);
+    const db = new Database(join(dir, DB_FILE));
+    const rows = db.prepare('SELECT idx, body FROM inputs WHERE room_id = ? ORDER BY idx').all(id) as Array<{
+      idx: number;
+      body: string;
+    }>;
+    const last = rows.at(-1)!;
+    const body = JSON.parse(last.body);
+    db.prepare('UPDATE inputs SET body = ? WHERE room_id = ? AND idx = ?').run(
+      JSON.stringify({ ...body, seq: body.seq + 500 }),
+      id,
+      last.idx,
+    );
+    db.close();
+    const { app } = await start(dir, new FakeClock());
+    const report = app.persistence!.stats().restored!;
+    expect(report.broken).toEqual([{ room: id, error: expect.stringMatching(/replay diverged/) }]);
+    const room = app.lab.room(id);
+    expect(room.info().broken).toMatch(/could not be rebuilt after a restart/);
+    expect(() => room.input({ kind: 'hold', on: true })).toThrow(/stopped after an internal error/);
+    room.reset();
+    room.input({ kind: 'hold', on: true });
+    expect(room.info().hold).toBe(true);
+  });
+});
