@@ -16,12 +16,14 @@
  * our delivered messages/s to it is printed. Bounded: each phase has a fixed duration and the
  * whole run a watchdog. Flags: --seconds N (default 10), --rooms N (default 500).
  */
+
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
+import { decodeBundle, isBundle } from '../shared/protocol/bundle.ts';
 
 const KEY = 'bench-key';
 const CLASS_ROOMS = 50;
@@ -245,6 +247,12 @@ class Client {
   }
 
   private receive(data: Buffer, binary: boolean): void {
+    if (binary && isBundle(data)) {
+      // History replay: bundles carry the messages a live client gets one by one.
+      const r = decodeBundle(new Uint8Array(data));
+      if (r.ok) for (const e of r.entries) this.receive(Buffer.from(e.data), e.binary);
+      return;
+    }
     counters.messages++;
     this.onRaw?.(data, binary);
     if (binary) {

@@ -16,9 +16,11 @@
  * Targets (issue 6): first render < 1 s, ≥ 50 fps while scrolling.
  *   SEGMENTS=10000 SCROLL_MS=4000 npm run bench:web
  */
+
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { decodeBundle, isBundle } from '../shared/protocol/bundle.ts';
 import { decodeFrame } from '../shared/protocol/frame.ts';
 import { LIMITS } from '../shared/protocol/limits.ts';
 import { buildWeb, launch, makeClass, person, shot, startServer } from '../test/web/browser.ts';
@@ -54,6 +56,11 @@ function drive(url: string): Promise<Driver> {
     },
   };
   ws.on('message', (data, binary) => {
+    if (binary && isBundle(data as Buffer)) {
+      const r = decodeBundle(new Uint8Array(data as Buffer));
+      if (r.ok) for (const e of r.entries) ws.emit('message', Buffer.from(e.data), e.binary);
+      return;
+    }
     if (binary) {
       const f = decodeFrame(new Uint8Array(data as Buffer));
       d.events++;
@@ -99,6 +106,11 @@ async function collectHistory(
   let t0 = 0;
   const done = new Promise<number>((res) => {
     ws.on('message', (data, binary) => {
+      if (binary && isBundle(data as Buffer)) {
+        const r = decodeBundle(new Uint8Array(data as Buffer));
+        if (r.ok) for (const e of r.entries) ws.emit('message', Buffer.from(e.data), e.binary);
+        return;
+      }
       if (binary) {
         messages.push((data as Buffer).toString('base64'));
         return;

@@ -1,4 +1,5 @@
 /** The lab's wire protocol, shared by the server and the web app. See docs/protocol.md. */
+export * from './bundle.ts';
 export * from './defaults.ts';
 export * from './frame.ts';
 export * from './json.ts';

@@ -111,6 +111,10 @@ describe(`gateway fuzz (seed ${SEED}, ${COUNT} messages)`, () => {
       'held.drop': { type: 'held.drop', room, segId: 4242 },
       'held.delay': { type: 'held.delay', room, segId: 4242, ms: 5 },
       'room.reset': { type: 'room.reset', room: 999 },
+      'exercise.assign': { type: 'exercise.assign', room, exercise: 'lose-third' },
+      'exercise.answer': { type: 'exercise.answer', room, question: 'q1', answer: 'b' },
+      'exercise.get': { type: 'exercise.get', room: 999 },
+      'exercise.status': { type: 'exercise.status', code: 'ZZZZZZ' },
       ping: { type: 'ping', t: 1 },
     };
   }

@@ -3,9 +3,11 @@
  * whose incoming messages are queued so a test awaits exactly the next one (`nextMessage`),
  * never sleeping or polling.
  */
+
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { type BuildOptions, buildApp } from '../../server/app.ts';
+import { decodeBundle, isBundle } from '../../shared/protocol/bundle.ts';
 import { decodeFrame, type SegmentFrame } from '../../shared/protocol/frame.ts';
 
 export const KEY = 'test-instructor-key';
@@ -36,7 +38,7 @@ export function connect(url: string, opts: WebSocket.ClientOptions = {}): Promis
   const ws = new WebSocket(url, opts);
   const inbox: Inbox = { queue: [], log: [], waiter: undefined, closed: undefined };
   inboxes.set(ws, inbox);
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
+  const take = (data: Buffer, isBinary: boolean): void => {
     let msg: Msg;
     if (isBinary) {
       const r = decodeFrame(new Uint8Array(data));
@@ -47,6 +49,16 @@ export function connect(url: string, opts: WebSocket.ClientOptions = {}): Promis
     }
     inbox.queue.push(msg);
     inbox.log.push(msg);
+  };
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    // History comes in bundles: unpack them into the messages they carry, in order.
+    if (isBinary && isBundle(data)) {
+      const r = decodeBundle(new Uint8Array(data));
+      if (!r.ok) throw new Error(`bad bundle from server: ${r.error}`);
+      for (const e of r.entries) take(Buffer.from(e.data), e.binary);
+    } else {
+      take(data, isBinary);
+    }
     inbox.waiter?.();
   });
   ws.on('close', (code, reason) => {

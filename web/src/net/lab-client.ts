@@ -7,6 +7,7 @@
  *     ▲                                                       │
  *     └──────────── backoff 0.5 s, 1 s, 2 s … 8 s ◄───────────┘  (not after 4003 REPLACED)
  */
+import { decodeBundle, isBundle } from '../../../shared/protocol/bundle.ts';
 import { CLOSE } from '../../../shared/protocol/limits.ts';
 import type { ClientMessage } from '../../../shared/protocol/messages.ts';
 
@@ -109,33 +110,23 @@ export class LabClient {
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       if (ev.data instanceof ArrayBuffer) {
-        this.handlers.onFrame(new Uint8Array(ev.data));
-        return;
-      }
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(String(ev.data));
-      } catch {
-        return;
-      }
-      if ((msg.type === 'ok' || msg.type === 'error' || msg.type === 'pong') && typeof msg.re === 'number') {
-        const p = this.pending.get(msg.re);
-        if (p) {
-          this.pending.delete(msg.re);
-          clearTimeout(p.timer);
-          if (msg.type === 'error')
-            p.reject(
-              new LabRequestError(
-                String(msg.code),
-                String(msg.message),
-                typeof msg.path === 'string' ? msg.path : undefined,
-              ),
-            );
-          else p.resolve(msg.data);
+        const bytes = new Uint8Array(ev.data);
+        if (!isBundle(bytes)) {
+          this.handlers.onFrame(bytes);
           return;
         }
+        // A chunk of history: the same messages, packed into one (shared/protocol/bundle.ts).
+        const r = decodeBundle(bytes);
+        if (!r.ok) return;
+        const text = new TextDecoder();
+        for (const e of r.entries) {
+          if (this.ws !== ws) return;
+          if (e.binary) this.handlers.onFrame(e.data);
+          else this.onText(text.decode(e.data));
+        }
+        return;
       }
-      this.handlers.onEvent(msg);
+      this.onText(String(ev.data));
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
@@ -151,6 +142,34 @@ export class LabClient {
       }
       this.scheduleRetry(ev.code);
     };
+  }
+
+  /** One JSON message from the server: a reply to a pending request, or an event. */
+  private onText(raw: string): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if ((msg.type === 'ok' || msg.type === 'error' || msg.type === 'pong') && typeof msg.re === 'number') {
+      const p = this.pending.get(msg.re);
+      if (p) {
+        this.pending.delete(msg.re);
+        clearTimeout(p.timer);
+        if (msg.type === 'error')
+          p.reject(
+            new LabRequestError(
+              String(msg.code),
+              String(msg.message),
+              typeof msg.path === 'string' ? msg.path : undefined,
+            ),
+          );
+        else p.resolve(msg.data);
+        return;
+      }
+    }
+    this.handlers.onEvent(msg);
   }
 
   private scheduleRetry(code?: number): void {
