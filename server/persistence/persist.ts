@@ -1,13 +1,18 @@
 /**
  * Keeps the lab in the SQLite store and puts it back after a restart (docs/persistence.md).
  *
- * Writing: the lab's hooks mark what changed (a class, a room, a session); everything marked in
- * one turn of the event loop is written in one transaction on `process.nextTick`. Node runs the
- * tick queue before the microtasks, and a connection's writes leave in a microtask (connection.ts
- * corks its socket), so whatever a client is told, an `ok`, an event, a seat, is committed
- * before the bytes that tell it leave the server. A room writes its new inputs, its new history
- * entries as one chunk, and its position; a room whose clock only moved writes its position once a
- * second.
+ * Writing, at two speeds:
+ *
+ * - What people are told: classes, sessions and their tokens, seats, rooms, every input, clock
+ *   changes, and each room's position (virtual time and events run). The lab's hooks mark what
+ *   changed; everything marked in one turn of the event loop is written in one transaction on
+ *   `process.nextTick`. Node runs the tick queue before the microtasks, and a connection's writes
+ *   leave in a microtask (connection.ts corks its socket), so what a client is told (an `ok`, a
+ *   seat, an event) is committed before the bytes that tell it leave the server. A turn in which
+ *   a room's clock only ran events writes one small row: its position.
+ * - The history itself (each room's new entries as one chunk) and the positions of clocks that
+ *   moved without events, once a second: the history is rebuilt by replay to the position, the
+ *   stored copy is what the rebuilt one is checked against.
  *
  * Restoring: classes, then every room rebuilt by replaying its inputs to its position
  * (`Room.replay`, deterministic) and checked against its stored history byte for byte, then the
@@ -74,10 +79,17 @@ export interface PersistenceStats {
   restored: RestoreReport | null;
 }
 
-/** How often a room whose clock moved without events writes its position (ms). */
-export const POSITION_EVERY_MS = 1000;
+/** How often history chunks and clock-only positions are written (ms). */
+export const HISTORY_EVERY_MS = 1000;
 
 type Row = Record<string, unknown>;
+
+/** A room's state as people see it, as JSON columns, taken when it changes. */
+interface RoomState {
+  clock: string;
+  seats: string;
+  members: string;
+}
 
 export class Persistence {
   readonly file: string;
@@ -86,11 +98,14 @@ export class Persistence {
   private readonly log: Logger;
   private readonly written = new WeakMap<Room, Written>();
   /**
-   * Each room's clock as of its last change (JSON). Taken when it changes, not when it is written:
-   * a server closing stops every room's pacer before the last write, and must not store that.
+   * Each room's state as of its last change. Taken when it changes, not when it is written: a
+   * server closing stops every room's pacer before the last write, and must not store that.
    */
-  private readonly clocks = new WeakMap<Room, string>();
-  private readonly rooms = new Set<Room>();
+  private readonly states = new WeakMap<Room, RoomState>();
+  /** Rooms to write this turn: true for their whole state, false for their position only. */
+  private readonly rooms = new Map<Room, boolean>();
+  /** Rooms with history entries not stored yet. */
+  private readonly histories = new Set<Room>();
   private readonly classes: LabClass[] = [];
   private readonly sessions = new Set<Session>();
   private readonly goneSessions = new Set<string>();
@@ -118,20 +133,15 @@ export class Persistence {
     this.stmt = {
       klass: db.prepare('INSERT OR REPLACE INTO classes (code, name, created_at) VALUES (?, ?, ?)'),
       room: db.prepare(
-        `INSERT OR REPLACE INTO rooms (id, class_code, name, setup, created_at, epoch, at, seq, clock, seats, members, inputs, events)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+        `INSERT OR REPLACE INTO rooms (id, class_code, name, setup, created_at, epoch, at, seq, clock, seats, members)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       position: db.prepare('UPDATE rooms SET at = ?, seq = ? WHERE id = ?'),
       roomState: db.prepare(
-        `UPDATE rooms SET name = ?, epoch = ?, at = ?, seq = ?, clock = ?, seats = ?, members = ?, inputs = ?, events = ?
-         WHERE id = ?`,
+        'UPDATE rooms SET name = ?, epoch = ?, at = ?, seq = ?, clock = ?, seats = ?, members = ? WHERE id = ?',
       ),
-      input: db.prepare('INSERT OR REPLACE INTO inputs (room_id, epoch, idx, body) VALUES (?, ?, ?, ?)'),
-      events: db.prepare(
-        'INSERT OR REPLACE INTO events (room_id, epoch, first_n, count, data) VALUES (?, ?, ?, ?, ?)',
-      ),
-      dropInputs: db.prepare('DELETE FROM inputs WHERE room_id = ? AND epoch <> ?'),
-      dropEvents: db.prepare('DELETE FROM events WHERE room_id = ? AND epoch <> ?'),
+      input: db.prepare('INSERT INTO inputs (room_id, epoch, idx, body) VALUES (?, ?, ?, ?)'),
+      events: db.prepare('INSERT INTO events (room_id, epoch, first_n, count, data) VALUES (?, ?, ?, ?, ?)'),
       session: db.prepare(
         `INSERT OR REPLACE INTO sessions (id, token, name, role, class_code, rooms, watching, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT created_at FROM sessions WHERE id = ?), ?))`,
@@ -142,21 +152,27 @@ export class Persistence {
 
   /** The lab hooks that feed this store. */
   hooks(): LabHooks {
-    const room = (r: Room) => this.touch(r);
+    const whole = (r: Room) => this.touch(r, true);
+    const part = (r: Room) => this.touch(r, false);
     return {
       onClass: (k) => {
         if (this.restoring) return;
         this.classes.push(k);
         this.soon();
       },
-      onRoom: room,
-      onInput: room,
-      onReset: room,
-      onEntry: room,
+      onRoom: whole,
+      // An input's row carries its position: the room row changes only with its state.
+      onInput: part,
+      onReset: whole,
+      onEntry: (r) => {
+        if (this.restoring || this.closed) return;
+        this.histories.add(r);
+        part(r);
+      },
       onChange: (r) => {
         if (this.restoring || this.closed) return;
-        this.clocks.set(r, clockJson(r));
-        this.touch(r);
+        this.states.set(r, roomState(r));
+        this.touch(r, true);
       },
       onSession: (s) => {
         if (this.restoring) return;
@@ -171,10 +187,10 @@ export class Persistence {
     };
   }
 
-  /** Marks a room to write in this turn's transaction. */
-  touch(room: Room): void {
+  /** Marks a room to write in this turn's transaction (`whole`: its state, not just its position). */
+  touch(room: Room, whole = true): void {
     if (this.restoring || this.closed) return;
-    this.rooms.add(room);
+    if (whole || !this.rooms.has(room)) this.rooms.set(room, whole || (this.rooms.get(room) ?? false));
     this.soon();
   }
 
@@ -189,73 +205,87 @@ export class Persistence {
     this.flush();
   }
 
-  private readonly flush = (): void => {
-    this.scheduled = false;
-    if (this.closed) return;
-    if (this.rooms.size + this.classes.length + this.sessions.size + this.goneSessions.size === 0) return;
+  /** Runs `fn` in one transaction and counts it; false (logged, counted) when it failed. */
+  private transaction(what: string, fn: () => { rows: number; bytes: number }): boolean {
     const t0 = performance.now();
-    const done: Array<[Room, Written]> = [];
-    let rows = 0;
-    let bytes = 0;
+    let done: { rows: number; bytes: number };
     try {
-      this.db.transaction(() => {
-        for (const k of this.classes) {
-          this.stmt.klass.run(k.code, k.name, Date.now());
-          rows++;
-        }
-        for (const s of this.sessions) {
-          const rooms = JSON.stringify([...s.rooms].map((r) => r.id));
-          const watching = JSON.stringify([...s.watching]);
-          const now = Date.now();
-          this.stmt.session.run(
-            s.id,
-            s.token,
-            s.name,
-            s.role,
-            s.klass?.code ?? null,
-            rooms,
-            watching,
-            s.id,
-            now,
-          );
-          rows++;
-        }
-        for (const id of this.goneSessions) {
-          this.stmt.dropSession.run(id);
-          rows++;
-        }
-        for (const room of this.rooms) {
-          const r = this.writeRoom(room);
-          done.push([room, r.written]);
-          rows += r.rows;
-          bytes += r.bytes;
-        }
-      })();
+      done = this.db.transaction(fn)();
     } catch (e) {
       this.counters.errors++;
       this.lastError = describeSqliteError(this.file, e);
-      this.log.error({ err: e, file: this.file }, 'persistence: a write failed; retrying in a second');
-      return;
+      this.log.error({ err: e, file: this.file }, `persistence: writing ${what} failed; retrying`);
+      return false;
     }
-    for (const [room, w] of done) this.written.set(room, w);
-    this.classes.length = 0;
-    this.sessions.clear();
-    this.goneSessions.clear();
-    this.rooms.clear();
     const ms = performance.now() - t0;
     const c = this.counters;
     c.transactions++;
     c.writeMs += ms;
     c.maxWriteMs = Math.max(c.maxWriteMs, ms);
-    c.rows += rows;
-    c.bytes += bytes;
+    c.rows += done.rows;
+    c.bytes += done.bytes;
+    return true;
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.closed) return;
+    if (this.rooms.size + this.classes.length + this.sessions.size + this.goneSessions.size === 0) return;
+    const done: Array<[Room, Written]> = [];
+    const ok = this.transaction('the lab', () => {
+      let rows = 0;
+      let bytes = 0;
+      for (const k of this.classes) {
+        this.stmt.klass.run(k.code, k.name, Date.now());
+        rows++;
+      }
+      for (const s of this.sessions) {
+        const rooms = JSON.stringify([...s.rooms].map((r) => r.id));
+        const watching = JSON.stringify([...s.watching]);
+        const now = Date.now();
+        this.stmt.session.run(
+          s.id,
+          s.token,
+          s.name,
+          s.role,
+          s.klass?.code ?? null,
+          rooms,
+          watching,
+          s.id,
+          now,
+        );
+        rows++;
+      }
+      for (const id of this.goneSessions) {
+        this.stmt.dropSession.run(id);
+        rows++;
+      }
+      for (const [room, whole] of this.rooms) {
+        const r = this.writeRoom(room, whole);
+        done.push([room, r.written]);
+        rows += r.rows;
+        bytes += r.bytes;
+      }
+      return { rows, bytes };
+    });
+    if (!ok) return;
+    for (const [room, w] of done) this.written.set(room, w);
+    this.classes.length = 0;
+    this.sessions.clear();
+    this.goneSessions.clear();
+    this.rooms.clear();
   };
 
-  private writeRoom(room: Room): { written: Written; rows: number; bytes: number } {
+  private writeRoom(room: Room, whole: boolean): { written: Written; rows: number; bytes: number } {
     const pos = room.position();
-    let rows = 1;
+    let rows = 0;
     let bytes = 0;
     let w = this.written.get(room);
+    let state = this.states.get(room);
+    if (!state) {
+      state = roomState(room);
+      this.states.set(room, state);
+    }
     if (!w) {
       this.stmt.room.run(
         room.id,
@@ -266,56 +296,88 @@ export class Persistence {
         room.epoch,
         pos.at,
         pos.seq,
-        '{}',
-        '{}',
-        '[]',
+        state.clock,
+        state.seats,
+        state.members,
       );
       rows++;
       w = { epoch: room.epoch, inputs: 0, events: 0, at: pos.at, seq: pos.seq };
-    }
+    } else w = { ...w };
     if (w.epoch !== room.epoch) {
-      // A reset: the old epoch's inputs and history go.
-      this.stmt.dropInputs.run(room.id, room.epoch);
-      this.stmt.dropEvents.run(room.id, room.epoch);
-      rows += 2;
+      // A reset: the new epoch starts empty (the old one's rows go at the next start).
       w = { ...w, epoch: room.epoch, inputs: 0, events: 0 };
+      whole = true;
     }
     const inputs = room.inputs;
+    const added = inputs.length - w.inputs;
     for (let i = w.inputs; i < inputs.length; i++) {
       const body = JSON.stringify(inputs[i]);
       this.stmt.input.run(room.id, room.epoch, i, body);
       rows++;
       bytes += body.length;
     }
-    const history = room.history;
-    if (history.length > w.events) {
-      const data = encodeEntries(history, w.events, history.length);
-      this.stmt.events.run(room.id, room.epoch, w.events, history.length - w.events, data);
+    if (whole) {
+      this.stmt.roomState.run(
+        room.name,
+        room.epoch,
+        pos.at,
+        pos.seq,
+        state.clock,
+        state.seats,
+        state.members,
+        room.id,
+      );
       rows++;
-      bytes += data.length;
+    } else if (added === 0 || pos.seq !== inputs.at(-1)!.seq || pos.at !== inputs.at(-1)!.at) {
+      // Events ran (a clock tick, or an input followed by events): the position moves.
+      this.stmt.position.run(pos.at, pos.seq, room.id);
+      rows++;
     }
-    let clock = this.clocks.get(room);
-    if (clock === undefined) {
-      clock = clockJson(room);
-      this.clocks.set(room, clock);
+    return { written: { ...w, inputs: inputs.length, at: pos.at, seq: pos.seq }, rows, bytes };
+  }
+
+  /** Once a second: new history chunks, and the positions of clocks that moved without events. */
+  private writeHistories(): void {
+    if (!this.lab || this.closed) return;
+    const chunks: Array<[Room, Written, number]> = [];
+    for (const room of this.histories) {
+      const w = this.written.get(room);
+      // A room not written yet, or reset since, gets its history on a later round.
+      if (w && w.epoch === room.epoch && room.history.length > w.events)
+        chunks.push([room, w, room.history.length]);
     }
-    this.stmt.roomState.run(
-      room.name,
-      room.epoch,
-      pos.at,
-      pos.seq,
-      clock,
-      JSON.stringify({ A: room.seats.A?.id ?? null, B: room.seats.B?.id ?? null }),
-      JSON.stringify([...room.members].map((m) => m.id)),
-      inputs.length,
-      history.length,
-      room.id,
-    );
-    return {
-      written: { epoch: room.epoch, inputs: inputs.length, events: history.length, at: pos.at, seq: pos.seq },
-      rows,
-      bytes,
-    };
+    const moved: Array<[Room, Written, { at: number; seq: number }]> = [];
+    for (const room of this.lab.rooms.values()) {
+      const w = this.written.get(room);
+      if (!w || w.epoch !== room.epoch) continue;
+      const pos = room.position();
+      if (pos.at !== w.at || pos.seq !== w.seq) moved.push([room, w, pos]);
+    }
+    if (chunks.length + moved.length === 0) return;
+    const ok = this.transaction('history', () => {
+      let rows = 0;
+      let bytes = 0;
+      for (const [room, w, end] of chunks) {
+        const data = encodeEntries(room.history, w.events, end);
+        this.stmt.events.run(room.id, room.epoch, w.events, end - w.events, data);
+        rows++;
+        bytes += data.length;
+      }
+      for (const [room, , pos] of moved) {
+        this.stmt.position.run(pos.at, pos.seq, room.id);
+        rows++;
+      }
+      return { rows, bytes };
+    });
+    if (!ok) return;
+    for (const [room, w, end] of chunks) {
+      w.events = end;
+      if (room.history.length === end) this.histories.delete(room);
+    }
+    for (const [, w, pos] of moved) {
+      w.at = pos.at;
+      w.seq = pos.seq;
+    }
   }
 
   // ── restart ─────────────────────────────────────────────────────────────────────────────────
@@ -361,9 +423,26 @@ export class Persistence {
       lab.restoreClass(String(row.code), String(row.name));
       report.classes++;
     }
-    const inputsOf = db.prepare('SELECT body FROM inputs WHERE room_id = ? AND epoch = ? ORDER BY idx');
-    const eventsOf = db.prepare(
-      'SELECT first_n, count, data FROM events WHERE room_id = ? AND epoch = ? ORDER BY first_n',
+    // Inputs and history chunks are append-only: one pass over each, grouped by room.
+    const epochs = new Map<number, number>(
+      (db.prepare('SELECT id, epoch FROM rooms').all() as Row[]).map((r) => [Number(r.id), Number(r.epoch)]),
+    );
+    const group = (rows: Row[]) => {
+      const out = new Map<number, Row[]>();
+      for (const r of rows) {
+        const id = Number(r.room_id);
+        if (Number(r.epoch) !== epochs.get(id)) continue;
+        let list = out.get(id);
+        if (!list) out.set(id, (list = []));
+        list.push(r);
+      }
+      return out;
+    };
+    const inputRows = group(
+      db.prepare('SELECT room_id, epoch, idx, body FROM inputs ORDER BY id').all() as Row[],
+    );
+    const eventRows = group(
+      db.prepare('SELECT room_id, epoch, first_n, count, data FROM events ORDER BY id').all() as Row[],
     );
     const dropEpochEvents = db.prepare('DELETE FROM events WHERE room_id = ? AND epoch = ?');
     const placed: Array<{ room: Room; seats: Record<Seat, string | null>; members: string[] }> = [];
@@ -396,7 +475,11 @@ export class Persistence {
       }
       const epoch = Number(row.epoch);
       room.epoch = epoch;
-      const inputs = (inputsOf.all(id, epoch) as Row[]).map((r) => JSON.parse(String(r.body)) as RoomInput);
+      const rows = inputRows.get(id) ?? [];
+      rows.forEach((r, i) => {
+        if (Number(r.idx) !== i) throw new Error(`room ${id}: stored input ${i} is missing`);
+      });
+      const inputs = rows.map((r) => JSON.parse(String(r.body)) as RoomInput);
       report.inputs += inputs.length;
       let position = { at: Number(row.at), seq: Number(row.seq) };
       const last = inputs.at(-1);
@@ -411,7 +494,7 @@ export class Persistence {
         this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
       }
       // The rebuilt history must be the stored one, byte for byte.
-      const stored = decodeChunks(eventsOf.all(id, epoch) as Row[]);
+      const stored = decodeChunks(eventRows.get(id) ?? []);
       report.events += stored.length;
       const n = firstDifference(stored, room.history);
       let events = stored.length;
@@ -426,7 +509,11 @@ export class Persistence {
       }
       const pos = room.position();
       this.written.set(room, { epoch, inputs: inputs.length, events, at: pos.at, seq: pos.seq });
-      this.clocks.set(room, String(row.clock));
+      this.states.set(room, {
+        clock: String(row.clock),
+        seats: String(row.seats),
+        members: String(row.members),
+      });
       placed.push({
         room,
         seats: JSON.parse(String(row.seats)) as Record<Seat, string | null>,
@@ -484,50 +571,23 @@ export class Persistence {
     // Rooms whose stored history was dropped above, or that replayed further, write it again.
     for (const { room } of placed) {
       const w = this.written.get(room)!;
-      if (w.events !== room.history.length) this.rooms.add(room);
+      if (w.events !== room.history.length) this.histories.add(room);
     }
+    // The rows of epochs before a reset are not needed any more.
+    for (const table of ['inputs', 'events'])
+      db.prepare(
+        `DELETE FROM ${table} WHERE epoch <> (SELECT epoch FROM rooms WHERE rooms.id = ${table}.room_id)`,
+      ).run();
   }
 
-  /** Starts the periodic position writes; called by `restore`. */
+  /** Starts the writes of history and clock-only positions; called by `restore`. */
   private start(lab: Lab): void {
     this.lab = lab;
-    if (this.rooms.size > 0) this.soon();
     this.timer = setInterval(() => {
-      this.writePositions();
       if (this.counters.errors > 0) this.soon();
-    }, POSITION_EVERY_MS);
+      this.writeHistories();
+    }, HISTORY_EVERY_MS);
     this.timer.unref();
-  }
-
-  /** Writes the position of every room whose clock moved since its last write. */
-  private writePositions(): void {
-    if (!this.lab || this.closed) return;
-    const moved: Array<[Room, Written, { at: number; seq: number }]> = [];
-    for (const room of this.lab.rooms.values()) {
-      const w = this.written.get(room);
-      if (!w) continue;
-      const pos = room.position();
-      // Positions only within the epoch and events stored (anything newer is written on its turn).
-      if (w.epoch === room.epoch && w.events === room.history.length && pos.at !== w.at)
-        moved.push([room, w, pos]);
-    }
-    if (moved.length === 0) return;
-    try {
-      this.db.transaction(() => {
-        for (const [room, , pos] of moved) this.stmt.position.run(pos.at, pos.seq, room.id);
-      })();
-    } catch (e) {
-      this.counters.errors++;
-      this.lastError = describeSqliteError(this.file, e);
-      this.log.error({ err: e, file: this.file }, 'persistence: writing positions failed');
-      return;
-    }
-    for (const [, w, pos] of moved) {
-      w.at = pos.at;
-      w.seq = pos.seq;
-    }
-    this.counters.transactions++;
-    this.counters.rows += moved.length;
   }
 
   stats(): PersistenceStats {
@@ -553,15 +613,19 @@ export class Persistence {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
     this.flush();
-    this.writePositions();
+    this.writeHistories();
     this.closed = true;
     this.db.close();
   }
 }
 
-function clockJson(room: Room): string {
+function roomState(room: Room): RoomState {
   const c = room.clock();
-  return JSON.stringify({ running: c.running, speed: c.speed, policy: c.policy });
+  return {
+    clock: JSON.stringify({ running: c.running, speed: c.speed, policy: c.policy }),
+    seats: JSON.stringify({ A: room.seats.A?.id ?? null, B: room.seats.B?.id ?? null }),
+    members: JSON.stringify([...room.members].map((m) => m.id)),
+  };
 }
 
 /** Calls both hooks of each kind, `a`'s first. */

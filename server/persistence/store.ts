@@ -42,13 +42,11 @@ export const MIGRATIONS: readonly Migration[] = [
         setup TEXT NOT NULL,       -- JSON RoomSetup: seed, link, tcp, hosts
         created_at INTEGER NOT NULL,
         epoch INTEGER NOT NULL,
-        at REAL NOT NULL,          -- position: virtual ms
+        at REAL NOT NULL,          -- position: virtual ms (or the last input's, if later)
         seq INTEGER NOT NULL,      -- position: network events run
         clock TEXT NOT NULL,       -- JSON { running, speed, policy }
         seats TEXT NOT NULL,       -- JSON { A, B }: session ids or null
-        members TEXT NOT NULL,     -- JSON: ids of the students in the room
-        inputs INTEGER NOT NULL,   -- inputs stored for this epoch
-        events INTEGER NOT NULL    -- history entries stored for this epoch
+        members TEXT NOT NULL      -- JSON: ids of the students in the room
       );
       CREATE TABLE sessions (
         id TEXT PRIMARY KEY,
@@ -60,21 +58,22 @@ export const MIGRATIONS: readonly Migration[] = [
         watching TEXT NOT NULL,    -- JSON: an instructor's watched classes
         created_at INTEGER NOT NULL
       );
+      -- Append-only (every room's rows in the order written), so a write touches one page.
       CREATE TABLE inputs (
+        id INTEGER PRIMARY KEY,
         room_id INTEGER NOT NULL,
         epoch INTEGER NOT NULL,
-        idx INTEGER NOT NULL,
-        body TEXT NOT NULL,        -- JSON RoomInput, with its at and seq
-        PRIMARY KEY (room_id, epoch, idx)
-      ) WITHOUT ROWID;
+        idx INTEGER NOT NULL,      -- the input's index in its room's epoch
+        body TEXT NOT NULL         -- JSON RoomInput, with its at and seq
+      );
       CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
         room_id INTEGER NOT NULL,
         epoch INTEGER NOT NULL,
         first_n INTEGER NOT NULL,
         count INTEGER NOT NULL,
-        data BLOB NOT NULL,        -- entries: u8 binary, u32 length, bytes
-        PRIMARY KEY (room_id, epoch, first_n)
-      ) WITHOUT ROWID;
+        data BLOB NOT NULL         -- entries: u8 binary, u32 length, bytes
+      );
     `,
   },
 ];
