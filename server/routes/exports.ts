@@ -145,7 +145,7 @@ export async function exportRoutes(app: FastifyInstance): Promise<void> {
       const room = roomFor(req);
       const { scenario } = exported(room);
       return download(reply, `room-${room.id}.scenario.json`, 'application/json; charset=utf-8').send(
-        `${JSON.stringify(scenario, null, 2)}\n`,
+        formatScenario(scenario),
       );
     },
   );
@@ -294,6 +294,14 @@ function exported(room: Room): { scenario: Scenario; run: ScenarioRun } {
   cache.set(key, out);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return out;
+}
+
+/** Pretty JSON with one step per line, as the library's files are written. */
+export function formatScenario(scenario: Scenario): string {
+  const { steps, ...head } = scenario;
+  const top = JSON.stringify(head, null, 2);
+  const lines = steps.map((st) => `    ${JSON.stringify(st)}`).join(',\n');
+  return `${top.slice(0, -2)},\n  "steps": [${steps.length > 0 ? `\n${lines}\n  ` : ''}]\n}\n`;
 }
 
 function formatMs(ms: number): string {

@@ -14,6 +14,7 @@ import { buildApp } from '../../server/app.ts';
 import type { Room } from '../../server/lab/room.ts';
 import type { Session } from '../../server/lab/session.ts';
 import { DB_FILE } from '../../server/persistence/store.ts';
+import { formatScenario } from '../../server/routes/exports.ts';
 import { capturePackets } from '../../shared/capture/capture.ts';
 import { decodeFrame } from '../../shared/protocol/frame.ts';
 import { runScenario } from '../../shared/sim/runner.ts';
@@ -379,3 +380,14 @@ function withoutRoom(e: { binary: boolean; data: Buffer }): string {
   }
   return e.data.toString().replace(/^\{"type":"room\.event","room":\d+,/, '{"type":"room.event","room":0,');
 }
+
+describe('the scenario file', () => {
+  it('is readable: one step per line, and parses back to the same scenario', async () => {
+    const res = await get(`/api/rooms/${room.id}/scenario.json`);
+    const lines = res.body.split('\n');
+    const steps = lines.filter((l) => l.startsWith('    {"at":'));
+    expect(steps.length).toBe(res.json().steps.length);
+    expect(steps.length).toBeGreaterThan(10);
+    expect(formatScenario({ ...res.json(), steps: [] })).toMatch(/"steps": \[\]\n\}\n$/);
+  });
+});
