@@ -1,7 +1,8 @@
 /**
  * Persistence as a Fastify plugin: decorates `app.persistence` (undefined when the server keeps
- * nothing), restores the stored lab before the server listens, and writes the last positions and
- * closes the file when the server closes (after the lab has stopped its rooms).
+ * nothing), restores the stored lab before the server listens, commits what an HTTP answer
+ * reports before it is sent, and writes the last positions and closes the file when the server
+ * closes (after the lab has stopped its rooms).
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -18,6 +19,10 @@ async function persistencePlugin(app: FastifyInstance, opts: { persistence?: Per
   app.decorate('persistence', p);
   if (!p) return;
   app.addHook('onClose', async () => p.close());
+  // An HTTP answer (a class or room created) leaves after what it reports is committed.
+  app.addHook('onSend', async () => {
+    p.flushNow();
+  });
   let report: ReturnType<Persistence['restore']>;
   try {
     report = p.restore(app.lab);
