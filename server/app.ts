@@ -29,8 +29,9 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   const persistence = config.dataDir === undefined ? undefined : Persistence.open(config.dataDir, app.log);
   if (persistence) config.hooks = mergeHooks(config.hooks, persistence.hooks());
   await app.register(labPlugin, { config });
-  await app.register(persistencePlugin, { persistence });
   await app.register(exercisesPlugin, { options: opts.exercises });
+  // After the plugins that hook rooms (exercises follow each room's trace): the restore replays.
+  await app.register(persistencePlugin, { persistence });
   await app.register(httpRoutes);
   await app.register(exportRoutes);
   await app.register(teachRoutes);

@@ -138,7 +138,7 @@ export class Persistence {
       ),
       position: db.prepare('UPDATE rooms SET at = ?, seq = ? WHERE id = ?'),
       roomState: db.prepare(
-        'UPDATE rooms SET name = ?, epoch = ?, at = ?, seq = ?, clock = ?, seats = ?, members = ? WHERE id = ?',
+        'UPDATE rooms SET name = ?, setup = ?, epoch = ?, at = ?, seq = ?, clock = ?, seats = ?, members = ? WHERE id = ?',
       ),
       input: db.prepare('INSERT INTO inputs (room_id, epoch, idx, body) VALUES (?, ?, ?, ?)'),
       events: db.prepare('INSERT INTO events (room_id, epoch, first_n, count, data) VALUES (?, ?, ?, ?, ?)'),
@@ -317,8 +317,10 @@ export class Persistence {
       bytes += body.length;
     }
     if (whole) {
+      // The setup too: an exercise changes the endpoints' settings, then resets the room.
       this.stmt.roomState.run(
         room.name,
+        JSON.stringify(room.setup),
         room.epoch,
         pos.at,
         pos.seq,

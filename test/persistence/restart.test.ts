@@ -246,6 +246,46 @@ describe('clean restart', () => {
   });
 });
 
+describe('an exercise in a room', () => {
+  it('comes back with the endpoint settings it gave the room, and the same progress', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock();
+    const { app } = await start(dir, clock);
+    const k = app.lab.createClass('C');
+    const room = app.lab.createRoom(k);
+    await new Promise((r) => setImmediate(r)); // the room is stored as it was created
+    // The exercise sets the endpoints' engine settings (MSL 2 s) and resets the room with them.
+    app.exercises.assignRoom(room, 'lose-first');
+    expect(room.hostConfig('A')).toMatchObject({ mslMs: 2000 });
+    const call = (host: 'A' | 'B', c: Record<string, unknown>) =>
+      room.input({ kind: 'call', host, call: c as never });
+    call('B', { op: 'socket' });
+    call('B', { op: 'bind', fd: 3, port: 80 });
+    call('B', { op: 'listen', fd: 3 });
+    call('B', { op: 'accept', fd: 3 });
+    call('A', { op: 'socket' });
+    call('A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+    clock.advance(1000);
+    call('A', { op: 'close', fd: 3 });
+    clock.advance(10_000);
+    const goals = (r: typeof room) => JSON.stringify(app2Exercises(r).exercise?.progress.goals);
+    let app2Exercises = (r: typeof room) => app.exercises.recompute(r);
+    const before = { history: room.history.map((e) => e.data.toString('hex')), goals: goals(room) };
+    expect(app.exercises.recompute(room).exercise?.progress.goalsMet).toBeGreaterThan(0);
+    await app.close();
+    apps.splice(0);
+
+    const { app: again } = await start(dir, new FakeClock());
+    const rebuilt = again.lab.room(room.id);
+    expect(again.persistence!.stats().restored).toMatchObject({ mismatched: [], broken: [] });
+    expect(rebuilt.hostConfig('A')).toMatchObject({ mslMs: 2000 });
+    expect(rebuilt.history.map((e) => e.data.toString('hex'))).toEqual(before.history);
+    // The exercise followed the replayed trace: its goals are met as before.
+    app2Exercises = (r) => again.exercises.recompute(r);
+    expect(goals(rebuilt)).toBe(before.goals);
+  });
+});
+
 describe('what a restart cannot rebuild is reported', () => {
   async function oneRoom(dir: string) {
     const clock = new FakeClock();
