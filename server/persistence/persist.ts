@@ -118,6 +118,8 @@ export class Persistence {
   private readonly counters = { transactions: 0, writeMs: 0, maxWriteMs: 0, rows: 0, bytes: 0, errors: 0 };
   private lastError: string | null = null;
   private readonly stmt;
+  /** Runs its argument inside BEGIN … COMMIT (ROLLBACK when it throws). */
+  private readonly inTransaction: <T>(fn: () => T) => T;
 
   /** Opens `dataDir/tcplab.db` (see store.ts for what it refuses). */
   static open(dataDir: string, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Persistence {
@@ -130,6 +132,7 @@ export class Persistence {
     this.schemaVersion = opened.version;
     this.log = log;
     const db = this.db;
+    this.inTransaction = db.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T;
     this.stmt = {
       klass: db.prepare('INSERT OR REPLACE INTO classes (code, name, created_at) VALUES (?, ?, ?)'),
       room: db.prepare(
@@ -210,7 +213,7 @@ export class Persistence {
     const t0 = performance.now();
     let done: { rows: number; bytes: number };
     try {
-      done = this.db.transaction(fn)();
+      done = this.inTransaction(fn);
     } catch (e) {
       this.counters.errors++;
       this.lastError = describeSqliteError(this.file, e);
