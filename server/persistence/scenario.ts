@@ -492,7 +492,22 @@ export function scenarioRoom(json: unknown, limits: Limits): ImportedRoom {
     dropHeld(id);
     record({ kind: 'held', segId: id, action: 'drop' }, p, 'a drop step');
   };
-  const run = session.runToEnd();
+  // A room's history has a cap: a run that goes past it is refused as soon as it does.
+  let events = 0;
+  const tooLong = new Error('too long');
+  net.subscribe(() => {
+    if (++events > limits.maxHistoryEvents) throw tooLong;
+  });
+  let run: ScenarioRun;
+  try {
+    run = session.runToEnd();
+  } catch (e) {
+    if (e !== tooLong) throw e;
+    throw new ImportError([
+      ...problems,
+      `until: the run has more than ${limits.maxHistoryEvents} events by t=${net.now} ms, more than a room's history holds`,
+    ]);
+  }
   if (problems.length > 0) throw new ImportError(problems);
   return {
     name: s.name.trim().slice(0, limits.maxNameLength),

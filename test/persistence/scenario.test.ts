@@ -229,6 +229,22 @@ describe('import: a scenario becomes a room', () => {
     expect(big).toEqual([
       'steps[1] (send on A) at t=1 ms: send of 10000 bytes exceeds the 8192-byte limit per send',
     ]);
+    const chatty = (() => {
+      try {
+        scenarioRoom(JSON.parse(readFileSync(join(dir, 'many-time-waits.json'), 'utf8')), {
+          ...LIMITS,
+          maxHistoryEvents: 50,
+        });
+      } catch (e) {
+        return (e as ImportError).problems;
+      }
+      return [];
+    })();
+    expect(chatty).toEqual([
+      expect.stringMatching(
+        /^until: the run has more than 50 events by t=[\d.]+ ms, more than a room's history holds$/,
+      ),
+    ]);
     expect(problems({ ...base, steps: [{ at: 0, op: 'link', set: { delayMs: 0.5 } }] })).toEqual([
       'a link step at t=0 ms: link.set: field /settings/delayMs expected integer, got number 0.5 (/settings/delayMs)',
     ]);
