@@ -18,7 +18,7 @@
  * Bounded: a watchdog stops everything after 180 s.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -182,9 +182,9 @@ class Client {
     this.request(msg).catch(() => {});
   }
 
-  waitFor(pred: (m: Json) => boolean, timeoutMs = 20_000): Promise<Json> {
+  waitFor(pred: (m: Json) => boolean, what = 'an event', timeoutMs = 20_000): Promise<Json> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for an event')), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
       this.waiters.push({
         pred,
         resolve: (m) => {
@@ -237,6 +237,7 @@ async function history(p: Pair, i: number): Promise<void> {
   const call = (c: Client, host: 'A' | 'B', op: Record<string, unknown>) =>
     c.request({ type: 'sock.call', room, host, call: op });
   await b.request({ type: 'clock.speed', room, speed: SPEED });
+  const accepted = b.waitFor(returned(room, 'B', 'accept'), `B's accept() to return in room ${room}`);
   await Promise.all([
     call(b, 'B', { op: 'socket' }),
     call(b, 'B', { op: 'bind', fd: 3, port: 80 }),
@@ -256,17 +257,19 @@ async function history(p: Pair, i: number): Promise<void> {
       room,
       rule: { from: 'B', data: true, action: 'delay', delayMs: 800 },
     });
-  const connected = a.waitFor(returned(room, 'A', 'connect'));
+  const connected = a.waitFor(returned(room, 'A', 'connect'), `connect() to return in room ${room}`);
   await Promise.all([
     call(a, 'A', { op: 'socket' }),
     call(a, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 }),
   ]);
+  // Both ends: A's connect returns a link delay before B's accept does.
   await connected;
-  const request = b.waitFor(returned(room, 'B', 'recv'));
+  await accepted;
+  const request = b.waitFor(returned(room, 'B', 'recv'), `B's recv() to return in room ${room}`);
   await call(a, 'A', { op: 'send', fd: 3, data: `GET /notes/tcp-${i}.html HTTP/1.0\r\nHost: lab\r\n\r\n` });
   await call(b, 'B', { op: 'recv', fd: 4 });
   await request;
-  const answer = a.waitFor(returned(room, 'A', 'recv'));
+  const answer = a.waitFor(returned(room, 'A', 'recv'), `A's recv() to return in room ${room}`);
   await call(b, 'B', {
     op: 'send',
     fd: 4,
@@ -331,7 +334,17 @@ async function main(): Promise<void> {
     pairs[i] = { room, code, a, b };
   });
   progress(`${ROOMS} rooms, ${2 * ROOMS} students seated in ${ms(performance.now() - t0)}`);
-  await pool(pairs, 64, (p, i) => history(p, i));
+  await pool(pairs, 64, async (p, i) => {
+    try {
+      await history(p, i);
+    } catch (e) {
+      // Keep the room for a look: its scenario replays what happened (`npm run scenario`).
+      const file = join(data, `room-${p.room}.scenario.json`);
+      const res = await fetch(`http://127.0.0.1:${first.port}/api/rooms/${p.room}/scenario.json?key=${KEY}`);
+      writeFileSync(file, await res.text());
+      throw new Error(`${(e as Error).message} (the room's scenario: ${file})`);
+    }
+  });
   progress(
     `histories played in ${ms(performance.now() - t0)}; letting FIN retransmissions and TIME-WAIT run out`,
   );
@@ -413,7 +426,7 @@ async function restart(
   const short: number[] = [];
   await pool(pairs, 64, async (p, i) => {
     const c = await Client.open(server.port);
-    const synced = c.waitFor((m) => m.type === 'room.synced' && m.room === p.room);
+    const synced = c.waitFor((m) => m.type === 'room.synced' && m.room === p.room, `room ${p.room} synced`);
     await c.request({ type: 'session.resume', token: p.b.token });
     const s = await synced;
     entries += Number(s.nextN);
