@@ -2,10 +2,10 @@
  * Test helpers for persistence and exports: a fake clock, rooms with a realistic class's history
  * (and random ones), and a comparison of a room's history with a simulator trace.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { LabError } from '../../server/lab/errors.ts';
 import { type HistoryEntry, Room, type RoomSetup } from '../../server/lab/room.ts';
 import { CLASSROOM_LINK, CLASSROOM_TCP } from '../../shared/protocol/defaults.ts';
@@ -45,8 +45,17 @@ export class FakeClock implements PacerClock<number> {
   }
 }
 
+const dirs: string[] = [];
+// Each test file evaluates this module anew: its folders go when its tests are done.
+afterAll(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary folder, removed after the test file's tests. */
 export function tempDir(prefix = 'tcplab-persist-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
 }
 
 export function makeRoom(
