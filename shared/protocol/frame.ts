@@ -24,7 +24,7 @@
  *
  * Pure and isomorphic: `Uint8Array` and `DataView` only.
  */
-import type { SendReason } from '../tcp/types.ts';
+import { SEND_REASONS, type SendReason } from '../tcp/types.ts';
 
 export const FRAME_VERSION = 1;
 export const FRAME_HEADER_LEN = 36;
@@ -51,23 +51,8 @@ export const FATES: readonly Fate[] = [
 
 export type Dir = 'AB' | 'BA';
 
-/** Order matters: the wire carries the index + 1. Append only. */
-export const SEND_REASONS: readonly SendReason[] = [
-  'syn',
-  'syn-ack',
-  'ack',
-  'delayed-ack',
-  'data',
-  'fin',
-  'rst',
-  'window-update',
-  'dup-ack',
-  'challenge-ack',
-  'retransmit-rto',
-  'retransmit-fast',
-  'persist-probe',
-  'keepalive',
-];
+/** The wire carries the index + 1 (the list lives with the type: append only). */
+export { SEND_REASONS };
 
 /**
  * Why a segment met its fate. `none` for ordinary sends and arrivals; `loss`, `duplicate` and

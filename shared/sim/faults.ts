@@ -5,28 +5,13 @@
  * "the next ACK from B" is `{ from: 'B', flags: ['ACK'], action: 'delay', delayMs: 3000 }`.
  */
 import { FLAG_NAMES } from '../tcp/packet.ts';
-import type { SendReason } from '../tcp/types.ts';
+import { SEND_REASONS, type SendReason } from '../tcp/types.ts';
 
 export type FaultAction = 'drop' | 'delay' | 'duplicate' | 'corrupt' | 'hold';
 
 export const FAULT_ACTIONS: readonly FaultAction[] = ['drop', 'delay', 'duplicate', 'corrupt', 'hold'];
 
-export const SEND_REASONS: readonly SendReason[] = [
-  'syn',
-  'syn-ack',
-  'ack',
-  'delayed-ack',
-  'data',
-  'fin',
-  'rst',
-  'window-update',
-  'dup-ack',
-  'challenge-ack',
-  'retransmit-rto',
-  'retransmit-fast',
-  'persist-probe',
-  'keepalive',
-];
+export { SEND_REASONS };
 
 export interface FaultRule {
   /** Name used in traces and to remove the rule; `r1`, `r2`… when omitted. */

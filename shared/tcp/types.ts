@@ -198,6 +198,24 @@ export type SendReason =
   | 'persist-probe'
   | 'keepalive';
 
+/** Every SendReason. The binary segment frame carries the index + 1: append only. */
+export const SEND_REASONS: readonly SendReason[] = [
+  'syn',
+  'syn-ack',
+  'ack',
+  'delayed-ack',
+  'data',
+  'fin',
+  'rst',
+  'window-update',
+  'dup-ack',
+  'challenge-ack',
+  'retransmit-rto',
+  'retransmit-fast',
+  'persist-probe',
+  'keepalive',
+];
+
 /** Why an arriving segment was discarded by TCP (never reached the socket's data path). */
 export type DiscardReason =
   | 'bad-packet'
