@@ -47,7 +47,38 @@ export interface GoalResult {
   at?: number;
   /** Ids of the segments that show the goal met (for highlighting in the ladder). */
   segments?: number[];
+  /**
+   * The events that prove the goal (when met) or are relevant to it (when unmet: what already
+   * happened towards it, e.g. the lost FIN still waiting for its retransmission, or the event
+   * that broke it). Absent when the trace has nothing to show.
+   */
+  evidence?: Evidence;
 }
+
+/** Trace events that show a goal, for the exercise panel and the ladder. */
+export interface Evidence {
+  /** Ids of the segments involved, as numbered in the ladder, in trace order. */
+  segments: number[];
+  /** The events, in trace order (at most `MAX_EVIDENCE`). */
+  events: EvidenceEvent[];
+}
+
+export interface EvidenceEvent {
+  /** Index in the trace. */
+  i: number;
+  /** Virtual time (ms). */
+  t: number;
+  type: TraceEvent['type'];
+  /** The segment's id, for segment events. */
+  segment?: number;
+  /** The host it happened on (sender for a segment sent, receiver for one that arrived). */
+  host?: string;
+  /** What it was, in the student's language: `#6 FIN,ACK from B (dropped at t=3025 ms)`. */
+  text: string;
+}
+
+/** At most this many events are given as evidence for one goal. */
+export const MAX_EVIDENCE = 16;
 
 export interface CheckOptions {
   /** Virtual time of "now" (default: the time of the last event). */
@@ -58,7 +89,10 @@ export interface CheckOptions {
 export interface Verdict {
   met: boolean;
   at?: number;
+  /** Ids of the segments among `events`. */
   segments: number[];
+  /** Trace indices of the events that show it met, or that are relevant to it when unmet. */
+  events: number[];
   /** When unmet: the explanation. */
   why?: string;
 }
@@ -129,6 +163,8 @@ class GoalChecker {
   goal(g: Goal): GoalResult {
     const v = this.verdict(g);
     const out: GoalResult = { id: g.id, met: v.met, text: pick(g.text, this.lang) };
+    const evidence = this.evidence(v.events);
+    if (evidence) out.evidence = evidence;
     if (v.met) {
       if (v.at !== undefined) out.at = v.at;
       if (v.segments.length > 0) out.segments = [...new Set(v.segments)];
@@ -140,7 +176,34 @@ class GoalChecker {
     return out;
   }
 
+  /** The evidence for a verdict's events: sorted, without repeats, at most MAX_EVIDENCE. */
+  private evidence(events: readonly number[]): Evidence | undefined {
+    const idx = [...new Set(events)].sort((a, b) => a - b).slice(0, MAX_EVIDENCE);
+    if (idx.length === 0) return undefined;
+    const out: Evidence = { segments: [], events: [] };
+    for (const i of idx) {
+      const e = this.ix.events[i]!;
+      const ev: EvidenceEvent = { i, t: e.t, type: e.type, text: eventName(this.ix, i, this.lang) };
+      if (e.type === 'segment') {
+        ev.segment = e.id;
+        ev.host = e.event === 'arrive' ? e.to : e.from;
+        if (!out.segments.includes(e.id)) out.segments.push(e.id);
+      } else if ('host' in e && typeof e.host === 'string') {
+        ev.host = e.host;
+      }
+      out.events.push(ev);
+    }
+    return out;
+  }
+
   verdict(p: Predicate): Verdict {
+    const r = this.raw(p);
+    const events = [...new Set(r.events)].sort((a, b) => a - b);
+    return { ...r, events, segments: [...new Set(this.segIds(events))] };
+  }
+
+  /** The verdict without its segment ids (`verdict` derives them from the events). */
+  private raw(p: Predicate): Omit<Verdict, 'segments'> {
     switch (p.kind) {
       case 'order':
         return this.order(p);
@@ -164,13 +227,14 @@ class GoalChecker {
           for (const w of unmet.map((v) => v.why ?? '')) {
             if (!whys.some((k) => w.includes(k) || k.includes(w))) whys.push(w);
           }
-          return { met: false, segments: [], why: sentences(this.lang, whys) };
+          // What the met sub-goals show, and what the unmet ones already have.
+          return { met: false, events: vs.flatMap((v) => v.events), why: sentences(this.lang, whys) };
         }
         const ats = vs.map((v) => v.at).filter((t): t is number => t !== undefined);
         return {
           met: true,
           ...(ats.length ? { at: Math.max(...ats) } : {}),
-          segments: vs.flatMap((v) => v.segments),
+          events: vs.flatMap((v) => v.events),
         };
       }
       case 'any': {
@@ -178,16 +242,18 @@ class GoalChecker {
         const met = vs.filter((v) => v.met);
         if (met.length > 0) {
           const ats = met.map((v) => v.at).filter((t): t is number => t !== undefined);
+          // The proof: the alternative met first (all of them when some have no time).
+          const first = ats.length === met.length ? met.find((v) => v.at === Math.min(...ats)) : undefined;
           return {
             met: true,
             ...(ats.length === met.length ? { at: Math.min(...ats) } : {}),
-            segments: met.flatMap((v) => v.segments),
+            events: first ? first.events : met.flatMap((v) => v.events),
           };
         }
         const whys = vs.map((v, i) => `(${i + 1}) ${v.why ?? ''}`);
         return {
           met: false,
-          segments: [],
+          events: vs.flatMap((v) => v.events),
           why: this.say(
             `None of the alternatives happened: ${whys.join('; ')}`,
             `所有可选条件都未满足：${whys.join('；')}`,
@@ -202,22 +268,24 @@ class GoalChecker {
   // -------------------------------------------------------------------------------------------
   // A pattern happening (at least min, at most max times).
 
-  private counted(p: Pattern & Count): Verdict {
+  private counted(p: Pattern & Count): Omit<Verdict, 'segments'> {
     const hits = this.ix.find(p);
     const min = p.min ?? 1;
     const n = hits.length;
     if (n >= min && (p.max === undefined || n <= p.max)) {
       const when = min > 0 ? this.ix.events[hits[min - 1]!]!.t : undefined;
-      return { met: true, ...(when !== undefined ? { at: when } : {}), segments: this.segIds(hits) };
+      // The proof: the first `min` matches; with a `max`, every match counts.
+      const proof = p.max === undefined ? hits.slice(0, Math.max(min, 1)) : hits;
+      return { met: true, ...(when !== undefined ? { at: when } : {}), events: proof };
     }
-    if (n === 0) return { met: false, segments: [], why: this.missing(p) };
+    if (n === 0) return { met: false, events: [], why: this.missing(p) };
     const shown = hits.slice(0, 4).map((i) => eventName(this.ix, i, this.lang));
     const more = n > 4 ? '…' : '';
     const what = describePattern(p, this.lang);
     if (n < min) {
       return {
         met: false,
-        segments: [],
+        events: hits,
         why: this.say(
           `${cap(what)}: only ${times('en', n)}, the goal needs at least ${min} (${list('en', shown)}${more})`,
           `${what}：只发生了 ${n} 次，至少需要 ${min} 次（${list('zh-CN', shown)}${more}）`,
@@ -226,7 +294,7 @@ class GoalChecker {
     }
     return {
       met: false,
-      segments: [],
+      events: hits,
       why: this.say(
         `${cap(what)}: ${times('en', n)}, the goal allows at most ${p.max} (${list('en', shown)}${more})`,
         `${what}：发生了 ${n} 次，最多允许 ${p.max} 次（${list('zh-CN', shown)}${more}）`,
@@ -765,10 +833,10 @@ class GoalChecker {
   // -------------------------------------------------------------------------------------------
   // Order, absence, duration, concurrency.
 
-  private order(p: OrderPredicate): Verdict {
+  private order(p: OrderPredicate): Omit<Verdict, 'segments'> {
     const ix = this.ix;
     const firsts = ix.find(p.first);
-    if (firsts.length === 0) return { met: false, segments: [], why: this.missing(p.first) };
+    if (firsts.length === 0) return { met: false, events: [], why: this.missing(p.first) };
     const thens = ix.find(p.then);
     const same = p.same ?? [];
     let afterButDifferent: number | undefined;
@@ -776,17 +844,17 @@ class GoalChecker {
       for (const t of thens) {
         if (t <= f) continue;
         if (same.every((k) => ix.sameKey(k, f) !== undefined && ix.sameKey(k, f) === ix.sameKey(k, t))) {
-          return { met: true, at: ix.events[t]!.t, segments: this.segIds([f, t]) };
+          return { met: true, at: ix.events[t]!.t, events: [f, t] };
         }
         afterButDifferent ??= t;
       }
     }
-    if (thens.length === 0) return { met: false, segments: [], why: this.missing(p.then) };
+    if (thens.length === 0) return { met: false, events: firsts.slice(0, 4), why: this.missing(p.then) };
     const first = eventName(ix, firsts[0]!, this.lang);
     if (afterButDifferent !== undefined) {
       return {
         met: false,
-        segments: [],
+        events: [firsts[0]!, afterButDifferent],
         why: this.say(
           `${cap(describePattern(p.then, 'en'))} happened after ${first}, but not with the same ${same.join(', ')} (${eventName(ix, afterButDifferent, 'en')})`,
           `${describePattern(p.then, 'zh-CN')}发生在 ${first} 之后，但 ${same.join('、')} 不相同（${eventName(ix, afterButDifferent, 'zh-CN')}）`,
@@ -797,7 +865,7 @@ class GoalChecker {
     const cause = causeText(ix, t, this.lang);
     return {
       met: false,
-      segments: [],
+      events: [t, firsts[0]!],
       why: this.say(
         `${cap(describePattern(p.then, 'en'))} happened only before ${describePattern(p.first, 'en')}: ${eventName(ix, t, 'en')}${cause ? ` (${cause})` : ''} came before ${first}`,
         `${describePattern(p.then, 'zh-CN')}只发生在${describePattern(p.first, 'zh-CN')}之前：${eventName(ix, t, 'zh-CN')}${cause ? `（${cause}）` : ''}早于 ${first}`,
@@ -805,7 +873,7 @@ class GoalChecker {
     };
   }
 
-  private absent(p: AbsentPredicate): Verdict {
+  private absent(p: AbsentPredicate): Omit<Verdict, 'segments'> {
     const ix = this.ix;
     let limit = ix.events.length;
     if (p.before) {
@@ -813,7 +881,7 @@ class GoalChecker {
       if (bs.length === 0) {
         return {
           met: false,
-          segments: [],
+          events: [],
           why: this.say(
             `This can only be checked once ${describePattern(p.before, 'en')} has happened: ${this.missing(p.before)}`,
             `要等“${describePattern(p.before, 'zh-CN')}”发生之后才能判断：${this.missing(p.before)}`,
@@ -824,7 +892,7 @@ class GoalChecker {
     }
     const hits = ix.find(p.event).filter((i) => i < limit);
     if (hits.length === 0) {
-      return { met: true, ...(p.before ? { at: ix.events[limit]!.t } : {}), segments: [] };
+      return { met: true, ...(p.before ? { at: ix.events[limit]!.t } : {}), events: p.before ? [limit] : [] };
     }
     const h = hits[0]!;
     const cause = causeText(ix, h, this.lang);
@@ -832,7 +900,7 @@ class GoalChecker {
     const before = p.before ? eventName(ix, limit, this.lang) : '';
     return {
       met: false,
-      segments: [],
+      events: p.before ? [h, limit] : [h],
       why: p.before
         ? this.say(
             `${cap(describePattern(p.event, 'en'))} must not happen before ${describePattern(p.before, 'en')}, but ${what}${cause ? ` (${cause})` : ''} came before ${before}`,
@@ -845,10 +913,10 @@ class GoalChecker {
     };
   }
 
-  private duration(p: DurationPredicate): Verdict {
+  private duration(p: DurationPredicate): Omit<Verdict, 'segments'> {
     const ix = this.ix;
     const stays = ix.staysIn(p.host, p.state);
-    if (stays.length === 0) return { met: false, segments: [], why: this.missingState(p.host, p.state) };
+    if (stays.length === 0) return { met: false, events: [], why: this.missingState(p.host, p.state) };
     const tol = p.tolerance ?? 1;
     const val = (a: DurationPredicate['equals']) =>
       a === undefined ? undefined : resolveAmount(a, this.ex, p.host);
@@ -860,7 +928,8 @@ class GoalChecker {
       (lo === undefined || d >= lo) &&
       (hi === undefined || d <= hi);
     for (const s of stays) {
-      if (s.to !== undefined && fits(s.to - s.from)) return { met: true, at: s.to, segments: [] };
+      if (s.to !== undefined && fits(s.to - s.from))
+        return { met: true, at: s.to, events: s.leave === undefined ? [s.enter] : [s.enter, s.leave] };
     }
     const want: string[] = [];
     if (p.equals !== undefined) want.push(`${amountText(p.equals, this.ex, p.host)} ms (±${tol})`);
@@ -911,7 +980,7 @@ class GoalChecker {
     }
     return {
       met: false,
-      segments: [],
+      events: stays.slice(0, 3).flatMap((s) => (s.leave === undefined ? [s.enter] : [s.enter, s.leave])),
       why: sentences(this.lang, [
         ...parts,
         this.say(`the goal wants ${list('en', want)}`, `目标要求 ${list('zh-CN', want)}`),
@@ -919,30 +988,34 @@ class GoalChecker {
     };
   }
 
-  private concurrent(p: ConcurrentPredicate): Verdict {
+  private concurrent(p: ConcurrentPredicate): Omit<Verdict, 'segments'> {
     const ix = this.ix;
     let n = 0;
     let best = 0;
     let bestAt = 0;
-    const inState = new Set<number>();
-    for (const e of ix.events) {
+    let bestEvents: number[] = [];
+    /** Sockets in the state, with the index of the event that put each there. */
+    const inState = new Map<number, number>();
+    for (let i = 0; i < ix.events.length; i++) {
+      const e = ix.events[i]!;
       if (e.type !== 'state' || e.host !== p.host) continue;
-      if (e.to === p.state) inState.add(e.sock);
+      if (e.to === p.state) inState.set(e.sock, i);
       else inState.delete(e.sock);
       n = inState.size;
       if (n > best) {
         best = n;
         bestAt = e.t;
+        bestEvents = [...inState.values()];
       }
-      if (n >= p.min) return { met: true, at: e.t, segments: [] };
+      if (n >= p.min) return { met: true, at: e.t, events: [...inState.values()] };
     }
-    if (best === 0) return { met: false, segments: [], why: this.missingState(p.host, p.state) };
+    if (best === 0) return { met: false, events: [], why: this.missingState(p.host, p.state) };
     const stays = ix
       .staysIn(p.host, p.state)
       .map((s) => `${at(s.from)}–${s.to === undefined ? '…' : at(s.to)}`);
     return {
       met: false,
-      segments: [],
+      events: bestEvents,
       why: this.say(
         `At most ${best} of ${p.host}'s sockets were in ${p.state} at the same time (at ${at(bestAt)}); the goal needs ${p.min}. ${p.host}'s ${p.state} periods: ${stays.join(', ')}`,
         `${p.host} 同时处于 ${p.state} 的套接字最多只有 ${best} 个（${at(bestAt)}）；目标要求 ${p.min} 个。${p.host} 的 ${p.state} 时段：${stays.join('，')}`,

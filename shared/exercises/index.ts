@@ -47,7 +47,16 @@ export type {
   TimerPattern,
 } from './format.ts';
 export { SEATS } from './format.ts';
-export { type CheckOptions, checkGoals, checkPredicate, type GoalResult, type Verdict } from './goals.ts';
+export {
+  type CheckOptions,
+  checkGoals,
+  checkPredicate,
+  type Evidence,
+  type EvidenceEvent,
+  type GoalResult,
+  MAX_EVIDENCE,
+  type Verdict,
+} from './goals.ts';
 export {
   idFromFileName,
   type LoadedExercises,
