@@ -298,7 +298,7 @@ export class Network {
       const item = this.queue.pop();
       if (!item) break;
       if (this.isStale(item)) continue;
-      if (this.process(item)) n++;
+      if (this.run(item)) n++;
     }
     return n;
   }
@@ -316,7 +316,7 @@ export class Network {
       if (n >= maxEvents) return false;
       this.queue.pop();
       if (this.isStale(item)) continue;
-      if (this.process(item)) n++;
+      if (this.run(item)) n++;
     }
     if (t > this.nowMs) this.nowMs = t;
     return true;
@@ -381,10 +381,19 @@ export class Network {
 
   /** Runs one queued item; undefined when it turned out to be an early wake-up with nothing due. */
   private process(item: QueueItem): StepInfo | undefined {
+    if (!this.run(item)) return undefined;
+    if (item.kind === CALLBACK) return { t: this.nowMs, kind: 'callback' };
+    if (item.kind === WAKE) return { t: this.nowMs, kind: 'wake', host: item.host!.name };
+    const seg = item.seg!;
+    return { t: this.nowMs, kind: 'deliver', id: seg.id, from: seg.from.name, to: seg.to!.name };
+  }
+
+  /** Runs one queued item; false when it turned out to be an early wake-up with nothing due. */
+  private run(item: QueueItem): boolean {
     if (item.t > this.nowMs) this.nowMs = item.t;
     if (item.kind === CALLBACK) {
       item.fn!();
-      return { t: this.nowMs, kind: 'callback' };
+      return true;
     }
     if (item.kind === WAKE) {
       const entry = item.host!;
@@ -394,15 +403,14 @@ export class Network {
       if (due === undefined || due > item.t) {
         // Woken early: the timer moved later (or went away) since this wake-up was queued.
         if (due !== undefined) this.arm(entry, due);
-        return undefined;
+        return false;
       }
       entry.host.advance(this.nowMs);
       this.flush(entry);
-      return { t: this.nowMs, kind: 'wake', host: entry.name };
+      return true;
     }
-    const seg = item.seg!;
-    this.deliver(seg);
-    return { t: this.nowMs, kind: 'deliver', id: seg.id, from: seg.from.name, to: seg.to!.name };
+    this.deliver(item.seg!);
+    return true;
   }
 
   // ── hosts ───────────────────────────────────────────────────────────────────────────────────
@@ -734,7 +742,7 @@ export class Network {
   private segmentEvent(
     seg: InFlight,
     event: SegmentEventKind,
-    extra: { reason?: string; dupOf?: number; delayMs?: number } = {},
+    extra?: { reason?: string; dupOf?: number; delayMs?: number },
   ): void {
     if (this.bench || (this.listeners.length === 0 && !this.keepTrace)) return;
     const e: SegmentTrace = {

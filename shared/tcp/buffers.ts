@@ -8,6 +8,33 @@
  */
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 
+/** Copies of at most this many bytes are carved from a shared slab (see `copyBytes`). */
+const SLAB_MAX_COPY = 4096;
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * A copy of `src` the caller owns. Allocating a typed array costs about a microsecond whatever its
+ * size (a fresh backing store), which is most of the cost of copying one segment's payload; small
+ * copies are therefore carved out of a 64 KiB slab, as Node's Buffer pool does. Each copy is a view
+ * of its own bytes (`byteOffset` and `length` say where): nothing else ever writes them. A slab is
+ * freed once no copy carved from it is alive.
+ */
+export function copyBytes(src: Uint8Array): Uint8Array {
+  const n = src.length;
+  if (n > SLAB_MAX_COPY) return src.slice();
+  if (slabUsed + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  out.set(src);
+  // Keep copies 8-byte aligned, so a DataView or wider typed array over one stays cheap.
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
+
 /**
  * A FIFO of bytes in a growable ring: one copy in, reads are views when the bytes are contiguous.
  * Linear in nothing: push, drop and peek cost only the bytes they move.
@@ -75,7 +102,7 @@ export class ByteQueue {
     const want = Math.min(n, this.total);
     const view = this.peek(0, want);
     // peek returns a view into the ring when contiguous, else a fresh array already.
-    const copy = view.buffer === this.buf.buffer ? view.slice() : view;
+    const copy = view.buffer === this.buf.buffer ? copyBytes(view) : view;
     this.drop(copy.length);
     return copy;
   }
@@ -150,7 +177,7 @@ export class ReceiveBuffer {
     let end = seqAdd(seq, data.length);
     const last = q[q.length - 1];
     if (!last || seqGe(seq, seqAdd(last.seq, last.data.length))) {
-      q.push({ seq, data: data.slice() });
+      q.push({ seq, data: copyBytes(data) });
       this.oooTotal += data.length;
       return;
     }
@@ -187,7 +214,7 @@ export class ReceiveBuffer {
 
   private insertOoo(i: number, seq: number, data: Uint8Array): void {
     if (data.length === 0) return;
-    this.ooo.splice(i, 0, { seq, data: data.slice() });
+    this.ooo.splice(i, 0, { seq, data: copyBytes(data) });
     this.oooTotal += data.length;
   }
 

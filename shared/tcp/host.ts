@@ -477,8 +477,9 @@ export class Host implements SocketHost {
     const pid = req.pid ?? 1;
     const fd = 'fd' in req ? req.fd : undefined;
     const args: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(req)) {
+    for (const k in req) {
       if (k === 'op' || k === 'pid') continue;
+      const v = (req as unknown as Record<string, unknown>)[k];
       args[k] = v instanceof Uint8Array ? describeBytes(v) : v;
     }
     const callEv: HostEvent = { type: 'call', t: this.now, host: this.name, pid, callId, op: req.op, args };

@@ -9,13 +9,14 @@
  * The socket never reads a clock: every entry point takes `now` (virtual ms). It produces
  * segments and events through its `SocketHost`, and exposes its timers as deadlines.
  */
-import { ByteQueue, ReceiveBuffer } from './buffers.ts';
+import { ByteQueue, copyBytes, ReceiveBuffer } from './buffers.ts';
 import type { TcpConfig } from './config.ts';
 import { NewReno } from './congestion.ts';
 import { ACK, FIN, type Packet, PSH, RST, SYN, type TcpOption, type TcpSegment } from './packet.ts';
 import { RttEstimator } from './rtt.ts';
 import { SendLog, SeqMarks } from './sendlog.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.ts';
+import { TIMER_KINDS, TimerSet } from './timers.ts';
 import type { DiscardReason, Errno, Linger, SendReason, TcpState, TimerKind } from './types.ts';
 
 /** What a socket needs from its host. */
@@ -47,16 +48,6 @@ const SYNCHRONIZED: ReadonlySet<TcpState> = new Set([
 
 /** States in which arriving data is delivered to the application (RFC 9293 §3.10.7.4, seventh). */
 const RECEIVES_DATA: ReadonlySet<TcpState> = new Set(['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2']);
-
-const TIMER_KINDS: readonly TimerKind[] = [
-  'retransmit',
-  'persist',
-  'delayed-ack',
-  'time-wait',
-  'fin-wait-2',
-  'keepalive',
-  'linger',
-];
 
 /** MSS assumed when the peer sends none (RFC 9293 §3.7.1; Linux TCP_MSS_DEFAULT). */
 const DEFAULT_PEER_MSS = 536;
@@ -172,7 +163,7 @@ export class TcpSocket {
   private ackNow = false;
   private ackReason: SendReason = 'ack';
 
-  readonly timers = new Map<TimerKind, number>();
+  readonly timers = new TimerSet();
 
   constructor(
     readonly id: number,
@@ -283,24 +274,15 @@ export class TcpSocket {
   }
 
   nextDeadline(): number | undefined {
-    let best: number | undefined;
-    for (const d of this.timers.values()) if (best === undefined || d < best) best = d;
-    return best;
+    return this.timers.next();
   }
 
   /** Fires every timer of this socket due at or before `now`, earliest first. */
   runTimers(now: number): void {
     for (;;) {
-      let kind: TimerKind | undefined;
-      let at = Number.POSITIVE_INFINITY;
-      for (const k of TIMER_KINDS) {
-        const d = this.timers.get(k);
-        if (d !== undefined && d <= now && d < at) {
-          at = d;
-          kind = k;
-        }
-      }
+      const kind = this.timers.due(now);
       if (kind === undefined) return;
+      const at = this.timers.get(kind)!;
       this.timers.delete(kind);
       this.host.timerEvent(this, kind, 'fire', at);
       this.onTimer(at, kind);
@@ -1328,7 +1310,7 @@ export class TcpSocket {
 
   /** Takes up to `max` readable bytes and opens the window if that frees enough room. */
   read(now: number, max: number, peek: boolean): Uint8Array {
-    const data = peek ? this.rcv.readable.peek(0, max).slice() : this.rcv.readable.take(max);
+    const data = peek ? copyBytes(this.rcv.readable.peek(0, max)) : this.rcv.readable.take(max);
     if (!peek && data.length > 0 && this.synchronized && this.state !== 'TIME-WAIT') {
       // Linux tcp_cleanup_rbuf: announce a window that at least doubled, once it grew by
       // min(RCV.BUFF/2, MSS) (RFC 9293 §3.8.6.2.2).

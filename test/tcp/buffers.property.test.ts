@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { ByteQueue, ReceiveBuffer } from '../../shared/tcp/buffers.ts';
+import { ByteQueue, copyBytes, ReceiveBuffer } from '../../shared/tcp/buffers.ts';
 import { seqAdd } from '../../shared/tcp/seq.ts';
 
 /** Pieces of a byte stream: [offset, length] pairs, in any order, overlapping and repeated. */
@@ -72,21 +72,48 @@ describe('ByteQueue', () => {
         (ops) => {
           const q = new ByteQueue(16);
           const model: number[] = [];
+          // What every take() returned, with the bytes it held: later pushes and takes (which
+          // reuse the ring and the copy slab) must never change them.
+          const taken: Array<[Uint8Array, number[]]> = [];
           let next = 0;
           for (const op of ops) {
             if ('push' in op) {
               const chunk = Uint8Array.from({ length: op.push }, () => next++ & 0xff);
               q.push(chunk);
               model.push(...chunk);
+              chunk.fill(0xee);
             } else {
               const got = q.take(op.take);
-              expect([...got]).toEqual(model.splice(0, op.take));
+              const want = model.splice(0, op.take);
+              expect([...got]).toEqual(want);
+              taken.push([got, want]);
             }
             expect(q.length).toBe(model.length);
           }
+          for (const [got, want] of taken) expect([...got]).toEqual(want);
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('copyBytes', () => {
+  test('copies never share bytes with their source or with each other', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9000 }), { maxLength: 80 }), (sizes) => {
+        const copies = sizes.map((n, i) => {
+          const src = new Uint8Array(n).fill(i & 0xff);
+          const c = copyBytes(src);
+          src.fill(0xff);
+          return c;
+        });
+        copies.forEach((c, i) => {
+          expect(c.length).toBe(sizes[i]);
+          expect(c.every((b) => b === (i & 0xff))).toBe(true);
+        });
+      }),
+      { numRuns: 100 },
     );
   });
 });
