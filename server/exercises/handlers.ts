@@ -1,9 +1,15 @@
 /**
- * The gateway's handlers for the exercise messages (shared/protocol/exercises.ts). The gateway
- * spreads them into its table; they find the lab's ExerciseService through `exercisesOf(lab)`.
+ * The gateway's handlers for the exercise and dashboard messages (shared/protocol/exercises.ts).
+ * The gateway spreads them into its table; they find the lab's ExerciseService through
+ * `exercisesOf(lab)`. `room.watch` makes a connection a read-only watcher, and `refuseOnWatch`
+ * (called by the gateway before any handler) refuses what such a connection may not send.
  */
 import { toLang } from '../../shared/exercises/index.ts';
-import type { ExerciseClientMessageOf, ExerciseClientType } from '../../shared/protocol/exercises.ts';
+import {
+  type ExerciseClientMessageOf,
+  type ExerciseClientType,
+  WATCH_ALLOWED,
+} from '../../shared/protocol/exercises.ts';
 import type { Connection } from '../lab/connection.ts';
 import { refuse } from '../lab/errors.ts';
 import type { Lab } from '../lab/lab.ts';
@@ -19,6 +25,27 @@ export function exercisesOf(lab: Lab): ExerciseService {
   const s = services.get(lab);
   if (!s) refuse('TCPLAB_NO_SUCH_EXERCISE', 'exercises are not enabled on this server');
   return s;
+}
+
+/** Watch connections (`room.watch`) and the room each watches first: read-only while they live. */
+const watchers = new WeakMap<Connection, number>();
+
+/** Is this a read-only watch connection? */
+export function isWatching(conn: Connection): boolean {
+  return watchers.has(conn);
+}
+
+/**
+ * Refuses any message a watch connection may not send (everything that could change a room, its
+ * seats or the class, and any change of identity), before its handler runs: nothing changes.
+ */
+export function refuseOnWatch(conn: Connection, type: string): void {
+  const room = watchers.get(conn);
+  if (room === undefined || WATCH_ALLOWED.has(type)) return;
+  refuse(
+    'TCPLAB_FORBIDDEN',
+    `this connection watches room ${room} read-only: ${type} is refused (to pause, add a fault or reset, step in from the dashboard, /teach)`,
+  );
 }
 
 interface Ctx {
@@ -83,5 +110,19 @@ export const EXERCISE_HANDLERS: { [K in ExerciseClientType]: Handler<K> } = {
   'exercise.status': (ctx, m) => {
     instructor(ctx);
     return exercisesOf(ctx.lab).classStatus(ctx.lab.klass(m.code));
+  },
+
+  'room.watch': (ctx, m) => {
+    const s = who(ctx);
+    if (s.role !== 'instructor')
+      refuse(
+        'TCPLAB_FORBIDDEN',
+        'only the instructor may watch a room read-only: join it (room.join) instead',
+      );
+    const room = ctx.lab.room(m.room);
+    // An instructor entering a room takes no seat and is not one of its people: just its feed.
+    ctx.lab.enter(s, ctx.conn, room);
+    if (!watchers.has(ctx.conn)) watchers.set(ctx.conn, room.id);
+    return { room: room.id, watching: true };
   },
 };

@@ -21,6 +21,7 @@ import {
 import type {
   AlertKind,
   ClassExercisesEvent,
+  GoalStatus,
   RoomExerciseEvent,
   RoomExerciseStatus,
 } from '../../shared/protocol/exercises.ts';
@@ -331,8 +332,8 @@ export class ExerciseService {
           id: ex.id,
           view: { en: exerciseView(ex, 'en'), 'zh-CN': exerciseView(ex, 'zh-CN') },
           goals: {
-            en: goals.en.map(stripSegments),
-            'zh-CN': goals['zh-CN'].map(stripSegments),
+            en: goals.en.map(goalStatus),
+            'zh-CN': goals['zh-CN'].map(goalStatus),
           },
           answers: {
             en: mapValues(answers.en, (a) => ({ status: a.status, feedback: a.feedback })),
@@ -499,7 +500,8 @@ function exerciseHost(ex: Exercise, seat: 'A' | 'B'): Partial<TcpConfig> {
   return config;
 }
 
-function stripSegments(g: GoalResult) {
+/** A goal's line as sent (shared/protocol/exercises.ts `GoalStatus`): its evidence, not its bare segment ids. */
+function goalStatus(g: GoalResult): GoalStatus {
   const { segments: _s, ...rest } = g;
   return rest;
 }

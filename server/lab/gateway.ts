@@ -8,7 +8,7 @@ import { toWireJson } from '../../shared/protocol/json.ts';
 import type { ClientMessageOf, ClientType, Seat } from '../../shared/protocol/messages.ts';
 import { parseClientMessage } from '../../shared/protocol/validate.ts';
 import type { CallResult } from '../../shared/tcp/types.ts';
-import { EXERCISE_HANDLERS } from '../exercises/handlers.ts';
+import { EXERCISE_HANDLERS, refuseOnWatch } from '../exercises/handlers.ts';
 import type { Connection } from './connection.ts';
 import { LabError, refuse } from './errors.ts';
 import type { Lab } from './lab.ts';
@@ -51,6 +51,7 @@ export function handleMessage(lab: Lab, conn: Connection, data: Buffer, isBinary
   const msg = parsed.msg;
   const re = msg.id ?? null;
   try {
+    refuseOnWatch(conn, msg.type); // a read-only watch connection (room.watch) changes nothing
     const handler = HANDLERS[msg.type] as Handler<ClientType>;
     const result = handler({ lab, conn }, msg);
     if (msg.type !== 'ping' && msg.id !== undefined) conn.json({ type: 'ok', re, data: result ?? {} });

@@ -56,7 +56,19 @@ export const EXERCISE_CLIENT_SCHEMAS = {
   'exercise.get': msg('exercise.get', { room: RoomId }),
   /** Instructor: the class's current `class.exercises` event, as the `ok` data (pushes follow to watchers). */
   'exercise.status': msg('exercise.status', { code: ClassCode }),
+  /**
+   * Instructor: watch a room read-only. The connection receives the room's feed (snapshot, whole
+   * history, live events, `room.exercise`) without a seat and without counting as a person in
+   * the room; from then on it is a watch connection, and any message that could change a room
+   * (socket calls, clock, link, faults, held segments, reset, seats, answers, assignments) is
+   * refused with `TCPLAB_FORBIDDEN`, changing nothing. Stepping in is done from the dashboard's
+   * own connection. `ok` data: `{ room, watching: true }`.
+   */
+  'room.watch': msg('room.watch', { room: RoomId }),
 } as const satisfies Record<string, TObject>;
+
+/** The messages a watch connection may still send: none of them changes a room. */
+export const WATCH_ALLOWED: ReadonlySet<string> = new Set(['ping', 'room.watch', 'exercise.get']);
 
 export type ExerciseClientType = keyof typeof EXERCISE_CLIENT_SCHEMAS;
 export type ExerciseClientMessageOf<K extends ExerciseClientType> = Static<
@@ -101,6 +113,52 @@ export interface ClassExercisesEvent {
   rooms: RoomExerciseStatus[];
 }
 
+/** One event of a goal's evidence (shared/exercises/goals.ts `EvidenceEvent`). */
+export const GoalEvidenceEvent = Type.Object(
+  {
+    /** Index in the room's trace (since the last reset). */
+    i: Type.Integer({ minimum: 0 }),
+    /** Virtual time (ms). */
+    t: Type.Number(),
+    /** The trace event's type: `segment`, `state`, `call`, `return`, `timer`, `discard`, `cc`… */
+    type: Type.String(),
+    /** The segment's id (as in the ladder), for segment events. */
+    segment: Type.Optional(Type.Integer()),
+    /** The host it happened on. */
+    host: Type.Optional(Type.String()),
+    /** What it was, in the goal's language. */
+    text: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+/** The segments and events that prove a goal met, or that are relevant to an unmet one. */
+export const GoalEvidence = Type.Object(
+  {
+    segments: Type.Array(Type.Integer()),
+    events: Type.Array(GoalEvidenceEvent, { maxItems: 16 }),
+  },
+  { additionalProperties: false },
+);
+export type GoalEvidence = Static<typeof GoalEvidence>;
+
+/** One goal's line in `room.exercise`, in one language. */
+export const GoalStatus = Type.Object(
+  {
+    id: Type.String(),
+    met: Type.Boolean(),
+    text: Type.String(),
+    /** When unmet: what is missing, read from the trace. */
+    explanation: Type.Optional(Type.String()),
+    /** Virtual time (ms) at which the goal became met. */
+    at: Type.Optional(Type.Number()),
+    /** For the ladder's highlight: what proves it (met) or what already happened towards it. */
+    evidence: Type.Optional(GoalEvidence),
+  },
+  { additionalProperties: false },
+);
+export type GoalStatus = Static<typeof GoalStatus>;
+
 /** `room.exercise`: pushed to everyone in a room when its exercise or progress changes. */
 export interface RoomExerciseEvent {
   type: 'room.exercise';
@@ -110,11 +168,8 @@ export interface RoomExerciseEvent {
     id: string;
     /** The student view (no answers), per language. */
     view: Record<'en' | 'zh-CN', unknown>;
-    /** Goal results per language: `{ id, met, text, explanation?, at? }`. */
-    goals: Record<
-      'en' | 'zh-CN',
-      Array<{ id: string; met: boolean; text: string; explanation?: string; at?: number }>
-    >;
+    /** Goal results per language (`GoalStatus`: `{ id, met, text, explanation?, at?, evidence? }`). */
+    goals: Record<'en' | 'zh-CN', GoalStatus[]>;
     /** The latest answer result per question, per language. */
     answers: Record<'en' | 'zh-CN', Record<string, { status: string; feedback: string }>>;
     progress: NonNullable<RoomExerciseStatus['progress']>;

@@ -115,6 +115,7 @@ describe(`gateway fuzz (seed ${SEED}, ${COUNT} messages)`, () => {
       'exercise.answer': { type: 'exercise.answer', room, question: 'q1', answer: 'b' },
       'exercise.get': { type: 'exercise.get', room: 999 },
       'exercise.status': { type: 'exercise.status', code: 'ZZZZZZ' },
+      'room.watch': { type: 'room.watch', room },
       ping: { type: 'ping', t: 1 },
     };
   }
