@@ -82,11 +82,11 @@ describe('watching a room read-only', () => {
 
     const w = await watcher(url, room);
     await seen(w, (d) => d.type === 'room.synced' && d.room === room);
-    const snap = received(w).find((m) => m.kind === 'json' && m.data.type === 'room.snapshot');
-    expect(snap?.kind === 'json' && snap.data.info.seats).toEqual(infoBefore.seats);
+    const snap = await seen(w, (d) => d.type === 'room.snapshot' && d.room === room);
+    expect(snap.info.seats).toEqual(infoBefore.seats);
     // The history replay includes Ada's call, made before the watcher came.
     const history = received(w).filter(
-      (m) => m.kind === 'json' && m.data.type === 'room.event' && m.data.event.type === 'call',
+      (m) => m.kind === 'json' && m.data.type === 'room.event' && (m.data as Data).event.type === 'call',
     );
     expect(history).toHaveLength(1);
     const ex = await request(w, { type: 'exercise.get', room });
@@ -108,7 +108,7 @@ describe('watching a room read-only', () => {
       w,
       () =>
         received(w).filter(
-          (m) => m.kind === 'json' && m.data.type === 'room.event' && m.data.event.type === 'call',
+          (m) => m.kind === 'json' && m.data.type === 'room.event' && (m.data as Data).event.type === 'call',
         ).length === 2,
     );
   });

@@ -128,6 +128,19 @@ interface HeldPos {
   y: number;
 }
 
+/**
+ * What to point out on the ladder, e.g. the evidence of an exercise goal: each segment is
+ * outlined with a ◆ beside it, each mark is a ◆ on its host's line at that moment, and `label`
+ * says what they show in a legend that screen readers announce (not colour alone).
+ */
+export interface LadderHighlight {
+  label: string;
+  /** Segment ids, as numbered in the ladder. */
+  segments: readonly number[];
+  /** Moments on a host's line (state changes, calls, timers): virtual time (ms) and host. */
+  marks?: ReadonlyArray<{ t: number; host: 'A' | 'B' }>;
+}
+
 function lowerBound(arr: ArrayLike<number>, n: number, v: number): number {
   let lo = 0;
   let hi = n;
@@ -198,6 +211,21 @@ export class TcpTimeline extends LitElement {
         box-shadow: var(--shadow);
         background: var(--surface);
       }
+      .hl-legend {
+        position: absolute;
+        z-index: 3;
+        top: 50px;
+        left: 50%;
+        transform: translateX(-50%);
+        max-width: min(70%, 60ch);
+        padding: 0.2em 0.6em;
+        border: 2px solid var(--ok);
+        border-radius: 7px;
+        background: var(--surface);
+        font-size: 0.8rem;
+        box-shadow: var(--shadow);
+        pointer-events: none;
+      }
       .empty {
         position: absolute;
         left: 50%;
@@ -224,6 +252,10 @@ export class TcpTimeline extends LitElement {
   @property({ attribute: false }) view: RoomView | undefined;
   /** May this user release or drop held segments? */
   @property({ type: Boolean }) canAct = false;
+  /** A read-only view (an instructor watching): held segments get no release/drop buttons. */
+  @property({ type: Boolean }) readonly = false;
+  /** Segments and moments to point out (e.g. an exercise goal's evidence); null: none. */
+  @property({ attribute: false }) highlight: LadderHighlight | null = null;
 
   @state() private _follow = true;
   @state() private _hover: Hover | null = null;
@@ -526,6 +558,7 @@ export class TcpTimeline extends LitElement {
     // segments
     this.drawnSegs = [];
     const held = this.drawSegments(ctx, top, bottom, Y, xA, xB, c, nowY);
+    this.drawHighlight(ctx, Y, xA, xB, c);
 
     // present moment
     if (this.cursor === null) {
@@ -597,6 +630,80 @@ export class TcpTimeline extends LitElement {
     if (this.frameTimes.length > 600) this.frameTimes.splice(0, 300);
     // keep animating while time runs (in-flight arrows, countdowns)
     if (this.cursor === null && s.clock.running) this.schedule();
+  }
+
+  /** The highlight: a band along each highlighted segment drawn, a ◆ beside it and on marked moments. */
+  private drawHighlight(
+    ctx: CanvasRenderingContext2D,
+    Y: (y: number) => number,
+    xA: number,
+    xB: number,
+    c: Colors,
+  ): void {
+    const h = this.highlight;
+    if (!h) return;
+    const ids = new Set(h.segments);
+    const diamond = (x: number, y: number) => {
+      ctx.beginPath();
+      ctx.moveTo(x, y - 8);
+      ctx.lineTo(x + 8, y);
+      ctx.lineTo(x, y + 8);
+      ctx.lineTo(x - 8, y);
+      ctx.closePath();
+      ctx.fillStyle = c.ok;
+      ctx.fill();
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = c.surface;
+      ctx.stroke();
+    };
+    ctx.save();
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    for (const d of this.drawnSegs) {
+      if (!ids.has(d.id)) continue;
+      ctx.globalAlpha = 0.3;
+      ctx.strokeStyle = c.ok;
+      ctx.lineWidth = 14;
+      this.path(ctx, d.pts);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.setLineDash([5, 4]);
+      ctx.lineWidth = 1.5;
+      ctx.stroke();
+      ctx.setLineDash([]);
+      // the ◆ near the sender, on the first leg
+      const p = d.pts;
+      diamond(p[0]! + (p[2]! - p[0]!) * 0.18, p[1]! + (p[3]! - p[1]!) * 0.18);
+    }
+    const s = this.store;
+    for (const m of h.marks ?? []) {
+      const a = Math.min(this.yCount - 1, lowerBound(s.anchorT, this.yCount, m.t));
+      if (a < 0) continue;
+      diamond(m.host === 'A' ? xA : xB, Y(this.ys[a]!));
+    }
+    ctx.restore();
+  }
+
+  /** Scrolls to the first highlighted segment or moment (the earliest on the ladder). */
+  revealHighlight(): void {
+    const h = this.highlight;
+    if (!h || !this.store) return;
+    this.layout();
+    const s = this.store;
+    const anchors: number[] = [];
+    for (const id of h.segments) {
+      const seg = s.segments.get(id);
+      const a = seg ? s.segStart[seg.index]! : -1;
+      if (a >= 0) anchors.push(a);
+    }
+    for (const m of h.marks ?? [])
+      anchors.push(Math.min(this.yCount - 1, lowerBound(s.anchorT, this.yCount, m.t)));
+    const first = Math.min(...anchors.filter((a) => a >= 0 && a < this.yCount));
+    if (!Number.isFinite(first)) return;
+    const y = this.ys[first]!;
+    this.scrollY = Math.max(0, Math.min(this.maxScroll(), y - this.viewH / 4));
+    this.setFollow(this.scrollY >= this.maxScroll() - 2);
+    this.schedule();
   }
 
   private drawGap(ctx: CanvasRenderingContext2D, y: number, hiddenMs: number, W: number, c: Colors): void {
@@ -1294,7 +1401,8 @@ export class TcpTimeline extends LitElement {
   ladderLines(): string[] {
     return this.store.segments.list.map((seg) => {
       const fate = seg.end ? seg.end.fate : seg.held && !seg.released ? 'held' : 'in flight';
-      return `#${seg.id} ${seg.from}→${seg.to} ${fullInfo(seg, { absolute: this.absolute })} · ${fate}`;
+      const mark = this.highlight?.segments.includes(seg.id) ? ' · ◆' : '';
+      return `#${seg.id} ${seg.from}→${seg.to} ${fullInfo(seg, { absolute: this.absolute })} · ${fate}${mark}`;
     });
   }
 
@@ -1528,7 +1636,14 @@ export class TcpTimeline extends LitElement {
           ? html`<div class="empty">${t('timeline.empty')}</div>`
           : nothing
       }
-      ${this._held.map(
+      ${
+        this.highlight
+          ? html`<div class="hl-legend" role="status" data-testid="ladder-highlight">
+              <span aria-hidden="true">◆</span> ${this.highlight.label}
+            </div>`
+          : nothing
+      }
+      ${(this.readonly ? [] : this._held).map(
         (h) => html`<div class="held" style="left:${h.x}px;top:${h.y}px">
           <button
             class="btn small"
