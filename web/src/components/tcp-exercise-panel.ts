@@ -3,19 +3,41 @@
  * seat(s) this person holds (both for an observer), the goals as a checklist (met or not yet, with
  * why not), the questions with their inputs and the server's feedback, and the progress (进度).
  * It renders the room's `room.exercise` view in the app's language and answers through `answer`
- * (an `exercise.answer` request); nothing is shown when the room has no exercise.
+ * (an `exercise.answer` request); nothing is shown when the room has no exercise. A goal with
+ * evidence (the segments and events that prove it, or what already happened towards it) is a
+ * toggle button: it fires `goal-select` so the room highlights that evidence on the ladder and
+ * scrolls to it. `readonly` (an instructor watching) shows the questions without any input.
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { ExerciseView, QuestionView } from '../../../shared/exercises/view.ts';
-import type { RoomExerciseEvent } from '../../../shared/protocol/exercises.ts';
+import type { GoalStatus, RoomExerciseEvent } from '../../../shared/protocol/exercises.ts';
 import type { Seat } from '../../../shared/protocol/messages.ts';
 import { getLocale, LocaleController, type MessageKey, t, tk } from '../i18n/index.ts';
 import type { LabRequestError } from '../net/lab-client.ts';
 import { base } from '../styles/theme.ts';
+import { tt } from '../teach/strings.ts';
 
 export type RoomExercise = RoomExerciseEvent['exercise'];
 export type AnswerFn = (question: string, answer: unknown) => Promise<unknown>;
+
+/** `goal-select`: show this goal's evidence on the ladder (`goal` null: show none). */
+export interface GoalSelectDetail {
+  goal: string | null;
+}
+
+/** What a goal's evidence is on the ladder: its segments, its moments on a host's line, and words for it. */
+export function goalHighlight(
+  g: GoalStatus,
+): { label: string; segments: number[]; marks: Array<{ t: number; host: 'A' | 'B' }> } | null {
+  const ev = g.evidence;
+  if (!ev || ev.events.length === 0) return null;
+  const marks: Array<{ t: number; host: 'A' | 'B' }> = [];
+  for (const e of ev.events)
+    if (e.segment === undefined && (e.host === 'A' || e.host === 'B')) marks.push({ t: e.t, host: e.host });
+  const what = ev.events.map((e) => e.text).join('; ');
+  return { label: `${tt('goalLabel')}: ${g.text} — ${what}`, segments: [...ev.segments], marks };
+}
 
 const FLAGS = ['SYN', 'ACK', 'FIN', 'RST', 'PSH'] as const;
 
@@ -114,6 +136,38 @@ export class TcpExercisePanel extends LitElement {
         color: var(--ink-soft);
         font-size: 0.8rem;
       }
+      .goal-link {
+        font: inherit;
+        text-align: left;
+        padding: 0;
+        border: 0;
+        background: none;
+        color: inherit;
+        cursor: pointer;
+        text-decoration: underline dotted;
+        text-underline-offset: 3px;
+      }
+      .goal-link:focus-visible {
+        outline: 3px solid var(--focus);
+        outline-offset: 1px;
+      }
+      .goal-link[aria-pressed='true'] {
+        outline: 2px solid var(--ok);
+        outline-offset: 2px;
+        border-radius: 3px;
+        text-decoration: none;
+      }
+      .evidence {
+        list-style: none;
+        padding: 0;
+        margin: 0.15rem 0 0.3rem;
+        font: 0.78rem var(--mono);
+        color: var(--ink-soft);
+      }
+      .evidence li::before {
+        content: '◆ ';
+        color: var(--ok);
+      }
       .q {
         border: 1px solid var(--line);
         border-radius: 8px;
@@ -174,6 +228,10 @@ export class TcpExercisePanel extends LitElement {
   /** The seats this person holds (none: an observer). */
   @property({ attribute: false }) seats: Seat[] = [];
   @property({ attribute: false }) answer: AnswerFn | undefined;
+  /** An instructor watching: questions are shown with the pair's results, without inputs. */
+  @property({ type: Boolean }) readonly = false;
+  /** The goal whose evidence the ladder shows (null: none). */
+  @property({ attribute: false }) highlighted: string | null = null;
 
   @state() private _busy = '';
   @state() private _errors: Record<string, string> = {};
@@ -195,7 +253,7 @@ export class TcpExercisePanel extends LitElement {
       </div>
       <div>
         <h3>${t('ex.steps')}</h3>
-        ${this.seats.length === 0 ? html`<p class="why">${t('ex.observer')}</p>` : nothing}
+        ${this.seats.length === 0 ? html`<p class="why">${this.readonly ? tt('watchingShort') : t('ex.observer')}</p>` : nothing}
         ${seats.map(
           (s) => html`<p><strong>${t('ex.stepsSeat', { seat: s, role: view.seats[s].role })}</strong></p>
             <ol>
@@ -204,21 +262,73 @@ export class TcpExercisePanel extends LitElement {
         )}
         <h3>${t('ex.goals')}</h3>
         <ul class="goals">
-          ${goals.map(
-            (g) => html`<li class="goal ${g.met ? 'met' : 'unmet'}" data-goal=${g.id}>
-              <span class="mark" aria-hidden="true">${g.met ? '✓' : '○'}</span>
-              <span>
-                ${g.text} <span class="sr-only">(${g.met ? t('ex.goalMet') : t('ex.goalUnmet')})</span>
-                ${!g.met && g.explanation ? html`<div class="why">${g.explanation}</div>` : nothing}
-              </span>
-            </li>`,
-          )}
+          ${goals.map((g) => this.renderGoal(g))}
         </ul>
       </div>
       <div>
         <h3>${t('ex.questions')}</h3>
-        ${view.questions.map((q) => this.renderQuestion(q, ex.answers[lang][q.id]))}
+        ${
+          this.readonly
+            ? html`<p class="why">${tt('readOnlyQuestions')}</p>
+                ${view.questions.map((q) => this.renderQuestionReadOnly(q, ex.answers[lang][q.id]))}`
+            : view.questions.map((q) => this.renderQuestion(q, ex.answers[lang][q.id]))
+        }
       </div>
+    </div>`;
+  }
+
+  /** A goal: ✓ or ○, its text (a toggle that shows its evidence on the ladder, when it has some). */
+  private renderGoal(g: GoalStatus) {
+    const ev = g.evidence;
+    const shown = this.highlighted === g.id;
+    const state = html`<span class="sr-only">(${g.met ? t('ex.goalMet') : t('ex.goalUnmet')})</span>`;
+    const action = shown ? tt('hideOnLadder') : g.met ? tt('showOnLadder') : tt('showSoFar');
+    return html`<li class="goal ${g.met ? 'met' : 'unmet'}" data-goal=${g.id}>
+      <span class="mark" aria-hidden="true">${g.met ? '✓' : '○'}</span>
+      <span>
+        ${
+          ev && ev.events.length > 0
+            ? html`<button
+                class="goal-link"
+                type="button"
+                aria-pressed=${shown ? 'true' : 'false'}
+                title=${action}
+                @click=${() => this.select(shown ? null : g.id)}
+              >
+                ${g.text}</button
+              >${state} <span class="sr-only">— ${action}</span>`
+            : html`${g.text} ${state}`
+        }
+        ${!g.met && g.explanation ? html`<div class="why">${g.explanation}</div>` : nothing}
+        ${
+          shown && ev
+            ? html`<ul class="evidence" aria-label=${tt('onLadder')} data-testid="goal-evidence">
+                ${ev.events.map((e) => html`<li>${e.text}</li>`)}
+              </ul>`
+            : nothing
+        }
+      </span>
+    </li>`;
+  }
+
+  private select(goal: string | null) {
+    this.dispatchEvent(
+      new CustomEvent<GoalSelectDetail>('goal-select', { detail: { goal }, bubbles: true, composed: true }),
+    );
+  }
+
+  /** A question as the pair sees it, with their latest result, and nothing to fill in. */
+  private renderQuestionReadOnly(q: QuestionView, fb: { status: string; feedback: string } | undefined) {
+    return html`<div class="q" data-question=${q.id}>
+      <p><strong>${q.prompt}</strong></p>
+      ${q.kind === 'choice' ? html`<ul>${(q.options ?? []).map((o) => html`<li>${o.text}</li>`)}</ul>` : nothing}
+      ${
+        fb
+          ? html`<div class="fb ${fb.status}" role="status">
+              <strong>${tk(`ex.status.${fb.status}`, fb.status)}:</strong>${fb.feedback}
+            </div>`
+          : html`<p class="why">${tt('unanswered')}</p>`
+      }
     </div>`;
   }
 

@@ -38,6 +38,20 @@ const EN = {
   selfPair: 'Students may pair themselves by taking seats in the lobby.',
   people: 'People',
   noRooms: 'No rooms yet: add one, or let students create them.',
+  stepIn: 'Step in',
+  stepInNote: 'Changes the room for the students.',
+  watchNote: 'Opens a read-only view of the timeline: no seat, not shown to the students.',
+  confirmReset: 'Reset this room? Its timeline starts again from nothing.',
+  // the exercise panel and the room's watch mode
+  showOnLadder: 'Show on the ladder',
+  showSoFar: 'Show what happened so far',
+  hideOnLadder: 'Hide from the ladder',
+  onLadder: 'On the ladder',
+  goalLabel: 'Goal',
+  watchingReadOnly: 'Watching read-only: you cannot change this room',
+  watchingShort: 'Watching (read-only)',
+  readOnlyQuestions: 'The pair answers these; you see their results.',
+  unanswered: 'not answered yet',
 };
 type Key = keyof typeof EN;
 const ZH: Record<Key, string> = {
@@ -77,6 +91,19 @@ const ZH: Record<Key, string> = {
   selfPair: '学生也可以在大厅里自己选座位结对。',
   people: '人员',
   noRooms: '还没有房间：添加一个，或让学生自己创建。',
+  stepIn: '介入',
+  stepInNote: '会改变学生的房间。',
+  watchNote: '以只读方式打开时间线：不占座位，学生看不到你。',
+  confirmReset: '重置这个房间？它的时间线将从头开始。',
+  showOnLadder: '在时序图上显示',
+  showSoFar: '显示目前已发生的',
+  hideOnLadder: '取消在时序图上显示',
+  onLadder: '时序图上',
+  goalLabel: '目标',
+  watchingReadOnly: '只读观看：你不能改变这个房间',
+  watchingShort: '观看中（只读）',
+  readOnlyQuestions: '这些问题由这一组学生回答；你可以看到他们的结果。',
+  unanswered: '尚未回答',
 };
 
 export function tt(k: Key): string {
