@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * `npm start`'s build step (`prestart`), plain Node so it needs no loader:
+ *
+ * - the web app: `vite build web` → `web/dist`;
+ * - the server: `server/main.ts` bundled by esbuild into one ES module, `dist/server.mjs`, which
+ *   `npm start` runs on plain Node (no TypeScript loader at start: a restart after a crash is
+ *   timed in `npm run bench:recovery`). Packages stay external: they load from node_modules.
+ *
+ * Each is rebuilt only when its sources changed since its last build (the path, size and mtime
+ * of every source file, kept in `dist/build-state.json`), so restarting the server costs no
+ * build. `--force` rebuilds both; `--server` / `--web` build only that one.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const force = args.includes('--force');
+const only = args.includes('--server') ? 'server' : args.includes('--web') ? 'web' : undefined;
+const STATE = join(root, 'dist', 'build-state.json');
+
+/** The bundle `npm start` runs. */
+export const SERVER_BUNDLE = join(root, 'dist', 'server.mjs');
+
+const targets = [
+  {
+    name: 'web',
+    inputs: ['web', 'shared', 'package-lock.json'],
+    output: join(root, 'web', 'dist', 'index.html'),
+    build() {
+      execFileSync(
+        process.execPath,
+        [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web', '--logLevel', 'warn'],
+        { cwd: root, stdio: 'inherit' },
+      );
+    },
+  },
+  {
+    name: 'server',
+    inputs: ['server', 'shared', 'package-lock.json'],
+    output: SERVER_BUNDLE,
+    async build() {
+      const { build } = await import('esbuild');
+      await build({
+        entryPoints: [join(root, 'server', 'main.ts')],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        outfile: SERVER_BUNDLE,
+        // fastify, ws, better-sqlite3 (a native module)…: loaded from node_modules as they are.
+        packages: 'external',
+        logLevel: 'warning',
+        banner: { js: '// Built by bin/build.mjs from server/main.ts (npm start runs it). Do not edit.' },
+      });
+    },
+  },
+];
+
+/** A digest of every source file's path, size and mtime (build outputs and node_modules aside). */
+function fingerprint(inputs) {
+  const h = createHash('sha256');
+  for (const input of inputs) {
+    const abs = join(root, input);
+    if (!existsSync(abs)) continue;
+    const st = statSync(abs);
+    const files = st.isDirectory()
+      ? readdirSync(abs, { recursive: true, withFileTypes: true })
+          .filter((d) => d.isFile())
+          .map((d) => join(d.parentPath ?? d.path, d.name))
+          .filter((f) => !/[/\\](node_modules|dist)[/\\]/.test(relative(root, f)))
+          .sort()
+      : [abs];
+    for (const f of files) {
+      const s = statSync(f);
+      h.update(`${relative(root, f)}\0${s.size}\0${s.mtimeMs}\n`);
+    }
+  }
+  return h.digest('hex');
+}
+
+function readState() {
+  try {
+    return JSON.parse(readFileSync(STATE, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+async function main() {
+  const state = readState();
+  for (const t of targets) {
+    if (only && t.name !== only) continue;
+    const fp = fingerprint(t.inputs);
+    if (!force && state[t.name] === fp && existsSync(t.output)) continue;
+    const t0 = performance.now();
+    await t.build();
+    state[t.name] = fp;
+    mkdirSync(join(root, 'dist'), { recursive: true });
+    writeFileSync(STATE, `${JSON.stringify(state, null, 2)}\n`);
+    process.stderr.write(`built ${relative(root, t.output)} in ${Math.round(performance.now() - t0)} ms\n`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e) => {
+    process.stderr.write(`build failed: ${e?.stack ?? e}\n`);
+    process.exit(1);
+  });
+}
