@@ -6,6 +6,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { Connection, type Corkable } from '../lab/connection.ts';
+import { replayModeFromUrl } from '../lab/feed.ts';
 import { handleMessage } from '../lab/gateway.ts';
 
 /**
@@ -56,30 +57,35 @@ export async function wsRoutes(app: FastifyInstance): Promise<void> {
     }
   };
 
-  app.get('/ws', { websocket: true, preValidation: checkUpgrade }, (socket: WebSocket) => {
-    // ws keeps its TCP socket in `_socket`; corking it batches a burst of events into one write.
-    const tcp = (socket as unknown as { _socket?: Corkable })._socket;
-    const conn = new Connection(socket, limits, () => performance.now(), tcp);
-    lab.conns.add(conn);
-    const release = () => {
-      lab.conns.delete(conn);
-      lab.detach(conn);
-    };
-    conn.onClose = release;
-    socket.on('message', (data: RawData, isBinary: boolean) => {
-      const buf = Array.isArray(data)
-        ? Buffer.concat(data)
-        : Buffer.isBuffer(data)
-          ? data
-          : Buffer.from(data);
-      handleMessage(lab, conn, buf, isBinary);
-    });
-    socket.on('pong', () => {
-      conn.alive = true;
-    });
-    socket.on('close', () => {
-      conn.closed = true;
-      release();
-    });
-  });
+  app.get(
+    '/ws',
+    { websocket: true, preValidation: checkUpgrade },
+    (socket: WebSocket, req: FastifyRequest) => {
+      // ws keeps its TCP socket in `_socket`; corking it batches a burst of events into one write.
+      const tcp = (socket as unknown as { _socket?: Corkable })._socket;
+      const conn = new Connection(socket, limits, () => performance.now(), tcp);
+      replayModeFromUrl(conn, req.url);
+      lab.conns.add(conn);
+      const release = () => {
+        lab.conns.delete(conn);
+        lab.detach(conn);
+      };
+      conn.onClose = release;
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        const buf = Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.isBuffer(data)
+            ? data
+            : Buffer.from(data);
+        handleMessage(lab, conn, buf, isBinary);
+      });
+      socket.on('pong', () => {
+        conn.alive = true;
+      });
+      socket.on('close', () => {
+        conn.closed = true;
+        release();
+      });
+    },
+  );
 }

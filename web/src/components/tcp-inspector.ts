@@ -231,14 +231,27 @@ export class TcpInspector extends LitElement {
   override render() {
     const seg = this.segment;
     if (!seg) return html`<div class="empty">${t('insp.none')}</div>`;
-    const bytes = this._received && seg.corrupted ? seg.corrupted.bytes : seg.bytes;
+    const received = this._received && seg.corrupted;
+    const bytes = received ? seg.corrupted!.bytes : seg.bytes;
+    // Headers-first replay: until the payload arrives, the bytes end with the TCP header.
+    const cut = received ? seg.corrupted!.cut : seg.cut;
     const view = viewPacket(bytes);
+    if (cut)
+      for (const f of view.fields)
+        if (f.key === 'tcp.checksum') {
+          delete f.ok;
+          delete f.expected;
+        }
     return html`<div class="cols">
       <section aria-label=${t('insp.headerAria')}>
         ${this.renderSummary(seg)} ${this.renderDiagram(view.fields)} ${this.renderTable(view.fields)}
       </section>
       <section aria-label=${t('insp.bytesAria')}>
-        ${this.renderChecks(view)} ${this.renderPayload(bytes, view.payloadStart, view.payloadEnd)}
+        ${
+          cut
+            ? html`<div class="muted" role="status">${t('insp.payloadLater', { n: seg.h?.payloadLen ?? 0 })}</div>`
+            : html`${this.renderChecks(view)} ${this.renderPayload(bytes, view.payloadStart, view.payloadEnd)}`
+        }
         <div class="section-title">${t('insp.hex')}</div>
         ${this.renderHex(bytes, view.fields)}
       </section>

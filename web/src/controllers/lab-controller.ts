@@ -74,7 +74,11 @@ export class LabController implements ReactiveController {
     if (this.client) return;
     this.client = new LabClient(this.url, {
       onEvent: (m) => this.onEvent(m),
-      onFrame: (b) => this.onFrame(b),
+      onFrame: (b, cut) => this.onFrame(b, cut),
+      onWholeFrame: (b) => {
+        // The headers-first replay's payloads: only the inspector uses them; tell it once, at the end.
+        if (this.store?.addWhole(b)) this.store.notify();
+      },
       onOpen: () => this.onOpen(),
       onStatus: (s, code) => {
         this.status = s;
@@ -230,10 +234,10 @@ export class LabController implements ReactiveController {
     this.update();
   }
 
-  private onFrame(bytes: Uint8Array): void {
+  private onFrame(bytes: Uint8Array, cut?: boolean): void {
     const s = this.store;
     if (!s) return;
-    if (!s.addBinary(bytes)) return;
+    if (!s.addBinary(bytes, cut)) return;
     s.endpoints.catchUp();
     if (s.synced) s.notify();
   }

@@ -323,6 +323,8 @@ export const en = {
   'insp.ipChecksum': 'IPv4 header checksum',
   'insp.tcpChecksum': 'TCP checksum (with the pseudo-header)',
   'insp.checksumNote': 'Computed here, in your browser, over the real bytes (RFC 1071).',
+  'insp.payloadLater':
+    'The data ({n} bytes) and the checksum check are on their way: a long history comes headers first.',
   'insp.payload': 'Data ({n} bytes)',
   'insp.binary': '(binary)',
   'insp.hex': 'Hex dump — point at a byte or a field',

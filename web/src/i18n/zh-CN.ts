@@ -322,6 +322,7 @@ export const zh: Record<MessageKey, string> = {
   'insp.ipChecksum': 'IPv4 首部校验和',
   'insp.tcpChecksum': 'TCP 校验和（含伪首部）',
   'insp.checksumNote': '在你的浏览器里按真实字节计算（RFC 1071）。',
+  'insp.payloadLater': '数据（{n} 字节）和校验和核对还在传输中：较长的历史记录先传报文首部。',
   'insp.payload': '数据（{n} 字节）',
   'insp.binary': '（二进制）',
   'insp.hex': '十六进制——指向某个字节或字段试试',

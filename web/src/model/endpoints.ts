@@ -188,7 +188,8 @@ function num(v: unknown): number | undefined {
 const PREVIEW_BYTES = 96;
 
 /**
- * Length of a recv() result as it travels (`{b64}` from the server, `{bytes, text}` in a trace
+ * Length of a recv() result as it travels (`{b64}` from the server, `{b64, bytes, truncated}` when
+ * the headers-first replay shortened it, `{bytes, text}` in a trace
  * preview) and, when printable, the text of its first `PREVIEW_BYTES` bytes: only that prefix is
  * decoded, so a long history of big reads stays cheap to fold.
  */
@@ -198,15 +199,18 @@ export function resultBytes(value: unknown): { len: number; text?: string } | un
   if (typeof v.b64 === 'string') {
     const b64 = v.b64;
     const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
-    const len = (b64.length / 4) * 3 - pad;
+    // The headers-first replay shortens long values to their first bytes and their length.
+    const shortened = v.truncated === true && typeof v.bytes === 'number';
+    const len = shortened ? (v.bytes as number) : (b64.length / 4) * 3 - pad;
     const head = b64.length > (PREVIEW_BYTES / 3) * 4 ? b64.slice(0, (PREVIEW_BYTES / 3) * 4) : b64;
+    const more = head.length < b64.length || (shortened && len > (head.length / 4) * 3 - pad);
     let text: string | undefined;
     try {
       const bin = atob(head);
       const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
       // `stream: true` tolerates a character cut in half at the end of the prefix
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: head.length < b64.length });
-      if (head.length < b64.length) text += '…';
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: more });
+      if (more) text += '…';
     } catch {
       text = undefined;
     }

@@ -109,10 +109,14 @@ export interface RawHeader {
   tsecr?: number;
 }
 
-export function readHeader(b: Uint8Array): RawHeader | undefined {
+/**
+ * `cut`: the bytes end with the TCP header (the headers-first replay sends the payload later), so
+ * the payload length comes from the IPv4 total length alone.
+ */
+export function readHeader(b: Uint8Array, cut = false): RawHeader | undefined {
   if (b.length < 40) return undefined;
   const ihl = (b[0]! & 0x0f) * 4;
-  const total = Math.min(u16(b, 2) || b.length, b.length);
+  const total = cut ? u16(b, 2) : Math.min(u16(b, 2) || b.length, b.length);
   const t = ihl;
   if (b.length < t + 20) return undefined;
   const off = (b[t + 12]! >>> 4) * 4;

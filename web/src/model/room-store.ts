@@ -75,6 +75,8 @@ export class RoomStore {
   /** Frames or events the store could not read (shown as a warning). */
   readonly problems: string[] = [];
   clock: ClockBase;
+  /** Kept copies (sent, duplicated, corrupted) whose payload has not arrived yet. */
+  cutFrames = 0;
   /** Bumped on every change. */
   version = 0;
   private inFlight = 0;
@@ -124,22 +126,41 @@ export class RoomStore {
     this.clock = { ...this.clock, t, wall: this.now() };
   }
 
-  /** A binary frame as received; returns false (and records why) when it cannot be read. */
-  addBinary(bytes: Uint8Array): boolean {
+  /**
+   * A binary frame as received (`cut`: without its TCP payload, which `addWhole` brings later);
+   * returns false (and records why) when it cannot be read.
+   */
+  addBinary(bytes: Uint8Array, cut = false): boolean {
     const r = decodeFrame(bytes);
     if (!r.ok) {
       this.problems.push(`frame: ${r.error.message}`);
       return false;
     }
     if (r.frame.room !== this.room) return false;
-    this.addFrame(r.frame);
+    this.addFrame(r.frame, cut);
     return true;
   }
 
-  addFrame(frame: SegmentFrame): void {
+  /**
+   * A frame that came cut, now whole (the headers-first replay's second part). Returns true when
+   * it was the last payload missing (time to tell the subscribers once).
+   */
+  addWhole(bytes: Uint8Array): boolean {
+    const r = decodeFrame(bytes);
+    if (!r.ok) {
+      this.problems.push(`frame: ${r.error.message}`);
+      return false;
+    }
+    if (r.frame.room !== this.room || !this.segments.addWhole(r.frame)) return false;
+    this.cutFrames = Math.max(0, this.cutFrames - 1);
+    return this.cutFrames === 0;
+  }
+
+  addFrame(frame: SegmentFrame, cut = false): void {
     const item: FrameItem = { kind: 'frame', n: frame.n, t: frame.t, frame };
     const index = this.push(item);
-    const seg = this.segments.addFrame(frame);
+    const seg = this.segments.addFrame(frame, cut);
+    if (cut && (seg.start.n === frame.n || frame.fate === 'corrupted')) this.cutFrames++;
     const i = seg.index;
     while (this.segStart.length <= i) {
       this.segStart.push(-1);

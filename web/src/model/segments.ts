@@ -46,6 +46,11 @@ export interface Segment {
   to: Side;
   /** The packet as sent (a corrupted copy is in `corrupted.bytes`). */
   bytes: Uint8Array;
+  /**
+   * True while `bytes` end with the TCP header: the headers-first replay sends the payload after
+   * the history (`SegmentTable.addWhole`); the header fields and lengths are all here.
+   */
+  cut: boolean;
   h: RawHeader | undefined;
   why: SendReason | undefined;
   rexmit: number;
@@ -55,7 +60,7 @@ export interface Segment {
   held?: FateMark;
   released?: FateMark;
   delayed?: FateMark & { ms: number };
-  corrupted?: FateMark & { bytes: Uint8Array };
+  corrupted?: FateMark & { bytes: Uint8Array; cut: boolean };
   end?: FateMark & { fate: 'arrived' | 'dropped'; cause: Cause };
   /** The receiving engine threw it away on arrival. */
   discard?: { n: number; reason: string; detail: string };
@@ -137,11 +142,11 @@ export class SegmentTable {
     return d;
   }
 
-  /** Adds one frame; returns the segment it belongs to. */
-  addFrame(f: SegmentFrame): Segment {
+  /** Adds one frame (`cut`: its payload is not here yet); returns the segment it belongs to. */
+  addFrame(f: SegmentFrame, cut = false): Segment {
     this.version++;
     let seg = this.byId.get(f.segId);
-    if (!seg) seg = this.create(f);
+    if (!seg) seg = this.create(f, cut);
     const mark = { n: f.n, t: f.t };
     if (f.ruleId) seg.ruleId = f.ruleId;
     switch (f.fate) {
@@ -159,7 +164,7 @@ export class SegmentTable {
         seg.delayed = { ...mark, ms: f.extraMs };
         break;
       case 'corrupted':
-        seg.corrupted = { ...mark, bytes: f.packet.slice() };
+        seg.corrupted = { ...mark, bytes: f.packet.slice(), cut };
         if (!seg.tags.some((t) => t.kind === 'bad-checksum')) seg.tags.push({ kind: 'bad-checksum' });
         break;
       case 'arrived':
@@ -173,6 +178,26 @@ export class SegmentTable {
     return seg;
   }
 
+  /**
+   * A frame that came cut, now whole: its bytes replace the cut ones of its segment (the sent or
+   * duplicated copy, or the corrupted one). False when it belongs to no cut copy here.
+   */
+  addWhole(f: SegmentFrame): boolean {
+    const seg = this.byId.get(f.segId);
+    if (!seg) return false;
+    if (f.fate === 'corrupted') {
+      if (seg.corrupted?.n !== f.n || !seg.corrupted.cut) return false;
+      seg.corrupted.bytes = f.packet.slice();
+      seg.corrupted.cut = false;
+    } else {
+      if (seg.start.n !== f.n || !seg.cut) return false;
+      seg.bytes = f.packet.slice();
+      seg.cut = false;
+    }
+    this.version++;
+    return true;
+  }
+
   /** The receiving engine discarded the segment (a `discard` event naming its id). */
   addDiscard(id: number, n: number, reason: string, detail: string): void {
     const seg = this.byId.get(id);
@@ -181,17 +206,18 @@ export class SegmentTable {
     this.version++;
   }
 
-  private create(f: SegmentFrame): Segment {
+  private create(f: SegmentFrame, cut: boolean): Segment {
     const from: Side = f.dir === 'AB' ? 'A' : 'B';
     const to: Side = from === 'A' ? 'B' : 'A';
     const bytes = f.packet.slice();
-    const h = readHeader(bytes);
+    const h = readHeader(bytes, cut);
     const seg: Segment = {
       id: f.segId,
       index: this.list.length,
       from,
       to,
       bytes,
+      cut,
       h,
       why: f.why,
       rexmit: f.rexmit,

@@ -7,7 +7,7 @@
  *     ▲                                                       │
  *     └──────────── backoff 0.5 s, 1 s, 2 s … 8 s ◄───────────┘  (not after 4003 REPLACED)
  */
-import { decodeBundle, isBundle } from '../../../shared/protocol/bundle.ts';
+import { decodeBundle, ENTRY, isBundle } from '../../../shared/protocol/bundle.ts';
 import { CLOSE } from '../../../shared/protocol/limits.ts';
 import type { ClientMessage } from '../../../shared/protocol/messages.ts';
 
@@ -28,8 +28,16 @@ export class LabRequestError extends Error {
 export interface LabClientHandlers {
   /** A JSON message that is not a reply to a request. */
   onEvent(msg: Record<string, unknown>): void;
-  /** A binary segment frame. */
-  onFrame(bytes: Uint8Array): void;
+  /**
+   * A binary segment frame; `cut`: its TCP payload is not here (headers-first replay: the frame's
+   * bytes end with the TCP header; the whole frame follows later through `onWholeFrame`).
+   */
+  onFrame(bytes: Uint8Array, cut?: boolean): void;
+  /**
+   * A frame that came cut, now whole. Giving this handler asks the server for the headers-first
+   * replay (`/ws?replay=headers-first`, docs/protocol.md); without it every frame comes whole.
+   */
+  onWholeFrame?(bytes: Uint8Array): void;
   /** The socket opened (first time or after a reconnect). */
   onOpen(reconnected: boolean): void;
   onStatus(status: ClientStatus, closeCode?: number): void;
@@ -43,6 +51,13 @@ interface Pending {
   resolve(data: unknown): void;
   reject(err: LabRequestError): void;
   timer: ReturnType<typeof setTimeout>;
+}
+
+/** The query that asks for the headers-first replay (server/lab/feed.ts). */
+const HEADERS_FIRST = 'replay=headers-first';
+
+function withQuery(url: string, q: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}${q}`;
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
@@ -92,7 +107,7 @@ export class LabClient {
     this.setStatus(this.everOpened ? 'reconnecting' : 'connecting');
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(this.handlers.onWholeFrame ? withQuery(this.url, HEADERS_FIRST) : this.url);
     } catch {
       this.scheduleRetry();
       return;
@@ -121,7 +136,9 @@ export class LabClient {
         const text = new TextDecoder();
         for (const e of r.entries) {
           if (this.ws !== ws) return;
-          if (e.binary) this.handlers.onFrame(e.data);
+          if (e.kind === ENTRY.frame) this.handlers.onFrame(e.data);
+          else if (e.kind === ENTRY.frameCut) this.handlers.onFrame(e.data, true);
+          else if (e.kind === ENTRY.frameWhole) this.handlers.onWholeFrame?.(e.data);
           else this.onText(text.decode(e.data));
         }
         return;
