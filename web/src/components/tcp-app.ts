@@ -111,7 +111,13 @@ export class TcpApp extends LitElement {
         ></tcp-lobby>`;
       case 'room':
         return lab.store
-          ? html`<tcp-room .actions=${lab} .store=${lab.store} .version=${lab.store.version} .exercise=${lab.exercise}></tcp-room>`
+          ? html`<tcp-room
+              .actions=${lab.watching ? undefined : lab}
+              .watching=${lab.watching}
+              .store=${lab.store}
+              .version=${lab.store.version}
+              .exercise=${lab.exercise}
+            ></tcp-room>`
           : html`<div class="splash">${t('conn.loadingRoom')}</div>`;
     }
   }

@@ -20,14 +20,15 @@ import type { RoomView } from '../model/endpoints.ts';
 import type { RoomStore } from '../model/room-store.ts';
 import type { LabRequestError } from '../net/lab-client.ts';
 import { base } from '../styles/theme.ts';
+import { tt } from '../teach/strings.ts';
 import './tcp-endpoint.ts';
 import './tcp-exercise-panel.ts';
-import type { RoomExercise } from './tcp-exercise-panel.ts';
+import { type GoalSelectDetail, goalHighlight, type RoomExercise } from './tcp-exercise-panel.ts';
 import './tcp-help.ts';
 import './tcp-inspector.ts';
 import './tcp-network.ts';
 import './tcp-state-diagram.ts';
-import { clampZoom, type LadderMode, type TcpTimeline } from './tcp-timeline.ts';
+import { clampZoom, type LadderHighlight, type LadderMode, type TcpTimeline } from './tcp-timeline.ts';
 import './tcp-timeline.ts';
 import { icons } from './icons.ts';
 import { fmtT, refusal } from './ui.ts';
@@ -120,6 +121,10 @@ export class TcpRoom extends LitElement {
         border: 1px solid var(--line);
         border-radius: 9px;
         background: var(--surface-2);
+      }
+      /* watching read-only: the clock's state and time, none of its controls */
+      .clock.watching > :is(button, select, label) {
+        display: none;
       }
       .time {
         font-family: var(--mono);
@@ -304,6 +309,8 @@ export class TcpRoom extends LitElement {
   @property() recorded = '';
   /** The room's exercise (`room.exercise`), shown in the dock's first tab; none: no tab. */
   @property({ attribute: false }) exercise: RoomExercise | undefined;
+  /** An instructor watching read-only (no `actions`): no control that changes the room is shown. */
+  @property({ type: Boolean }) watching = false;
   private exerciseShown = '';
 
   @state() private _cursor: number | null = null;
@@ -322,6 +329,8 @@ export class TcpRoom extends LitElement {
   @state() private _netErr: LabRequestError | undefined;
   @state() private _toast: LabRequestError | undefined;
   @query('tcp-timeline') private timeline!: TcpTimeline;
+  /** The exercise goal whose evidence the ladder highlights. */
+  @state() private _goal: string | null = null;
   protected readonly locale = new LocaleController(this);
   private ticker: ReturnType<typeof setInterval> | undefined;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
@@ -348,6 +357,7 @@ export class TcpRoom extends LitElement {
       if (this.lastEpoch !== -1 || changed.has('store')) {
         this._cursor = null;
         this._selected = null;
+        this._goal = null;
       }
       this.lastEpoch = this.store.epoch;
     }
@@ -410,6 +420,20 @@ export class TcpRoom extends LitElement {
     return this.frozenReason();
   }
 
+  /** The highlighted goal's evidence, as the ladder draws it (null: none, or nothing to show yet). */
+  private highlight(): LadderHighlight | null {
+    const goal = this._goal;
+    if (!goal || !this.exercise) return null;
+    const g = this.exercise.goals[getLocale()].find((x) => x.id === goal);
+    return g ? goalHighlight(g) : null;
+  }
+
+  private readonly onGoal = async (e: CustomEvent<GoalSelectDetail>) => {
+    this._goal = e.detail.goal;
+    await this.updateComplete;
+    this.timeline?.revealHighlight();
+  };
+
   private readonly answerExercise = (question: string, answer: unknown) =>
     this.actions!.roomRequest({
       type: 'exercise.answer',
@@ -431,6 +455,7 @@ export class TcpRoom extends LitElement {
     const selected = this._selected !== null ? s.segments.get(this._selected) : undefined;
     const canAct =
       !!this.actions && (mine.length > 0 || this.actions.session?.role === 'instructor') && !frozen;
+    const highlight = this.highlight();
     return html`${this.renderHeader()}
       <tcp-endpoint
         class="panel-a"
@@ -462,6 +487,8 @@ export class TcpRoom extends LitElement {
           .selected=${this._selected}
           .view=${view}
           .canAct=${canAct}
+          .readonly=${this.watching}
+          .highlight=${highlight}
           @segment-select=${this.onSelect}
           @cursor-change=${(e: TcpEvent<'cursor-change'>) => this.setCursor(e.detail.anchor)}
           @zoom-change=${(e: TcpEvent<'zoom-change'>) => (this._zoom = e.detail.zoom)}
@@ -488,7 +515,7 @@ export class TcpRoom extends LitElement {
         @sock-call=${this.onCall}
         @seat-take=${this.onTakeSeat}
       ></tcp-endpoint>
-      ${this.renderDock(selected, view, canAct)}
+      ${this.renderDock(selected, view, canAct, highlight ? this._goal : null)}
       ${this._help ? html`<tcp-help @close=${() => (this._help = false)}></tcp-help>` : nothing}`;
   }
 
@@ -519,13 +546,15 @@ export class TcpRoom extends LitElement {
             ? t('room.youSolo')
             : mine.length === 1
               ? t('room.youSeat', { seat: mine[0]! })
-              : this.actions
-                ? t('room.youObserve')
-                : ''
+              : this.watching
+                ? html`<strong>👁 ${tt('watchingShort')}</strong>`
+                : this.actions
+                  ? t('room.youObserve')
+                  : ''
         }
         · ${t('room.people', { n: info.people })}
       </div>
-      <div class="group clock" role="group" aria-label=${t('clock.label')}>
+      <div class="group clock ${this.watching ? 'watching' : ''}" role="group" aria-label=${t('clock.label')}>
         <span class="running ${running ? '' : 'paused'}">${running ? t('clock.running') : t('clock.paused')}</span>
         <button
           class="btn small icon"
@@ -652,7 +681,12 @@ export class TcpRoom extends LitElement {
     </div>`;
   }
 
-  private renderDock(selected: ReturnType<RoomStore['segments']['get']>, view: RoomView, _canAct: boolean) {
+  private renderDock(
+    selected: ReturnType<RoomStore['segments']['get']>,
+    view: RoomView,
+    _canAct: boolean,
+    goal: string | null,
+  ) {
     const ex = this.exercise;
     if (ex && this.exerciseShown !== ex.id) {
       // A new exercise opens its tab once; the student may close or switch it afterwards.
@@ -667,8 +701,10 @@ export class TcpRoom extends LitElement {
         : []),
       ['segment', selected ? t('dock.segmentN', { id: selected.id }) : t('dock.segment')],
       ['diagram', t('dock.diagram')],
-      ['network', t('dock.network')],
+      // Watching read-only: the network's controls are not shown (its faults show on the ladder).
+      ...(this.watching ? [] : [['network', t('dock.network')] as [DockTab, string]]),
     ];
+    if (this.watching && this._dock === 'network') this._dock = 'segment';
     return html`<section class="dock ${this._dockOpen ? '' : 'closed'}" aria-label=${t('dock.label')}>
       <div class="tabs" role="tablist">
         ${tabs.map(
@@ -709,6 +745,9 @@ export class TcpRoom extends LitElement {
                     .exercise=${ex}
                     .seats=${this.actions?.mySeats() ?? []}
                     .answer=${this.actions ? this.answerExercise : undefined}
+                    .readonly=${this.watching}
+                    .highlighted=${goal}
+                    @goal-select=${this.onGoal}
                   ></tcp-exercise-panel>`
                 : this._dock === 'segment'
                   ? html`<tcp-inspector .segment=${selected} .store=${this.store} .absolute=${this._absolute} .version=${this.version}

@@ -56,6 +56,8 @@ export class LabController implements ReactiveController {
   store: RoomStore | undefined;
   /** The current room's exercise (`room.exercise`); null or undefined: none. */
   exercise: RoomExerciseEvent['exercise'] | undefined;
+  /** Watching a room read-only (the dashboard's watch link): the room gets no actions. */
+  watching = false;
   /** The last refusal that has no better place to be shown (e.g. a resume that failed). */
   notice: LabRequestError | undefined;
   private client: LabClient | undefined;
@@ -130,8 +132,9 @@ export class LabController implements ReactiveController {
 
   /**
    * `/?watch=<room>` (the dashboard's "watch" link): sign in as the instructor (the key from
-   * `?key=` or the dashboard's sessionStorage) and join the room without a seat, so its whole
-   * timeline shows read-only. False when the page was not opened to watch.
+   * `?key=` or the dashboard's sessionStorage) and watch the room (`room.watch`): its whole
+   * timeline, no seat, and a connection the server keeps read-only. False when the page was not
+   * opened to watch.
    */
   private async watchFromUrl(): Promise<boolean> {
     if (typeof location === 'undefined') return false;
@@ -146,7 +149,8 @@ export class LabController implements ReactiveController {
     }
     try {
       await this.request({ type: 'instructor.auth', key });
-      await this.enter(room, 'observe');
+      await this.request({ type: 'room.watch', room });
+      this.watching = true;
     } catch (e) {
       this.notice = e instanceof LabRequestError ? e : new LabRequestError('TCPLAB_INVALID', String(e));
       this.phase = 'join';
