@@ -2,23 +2,41 @@
  * `npm run bench:server`: the lab server under a classroom-and-a-half of load, on loopback only.
  *
  * The server runs in a child process (so its CPU and memory are its own); this process plays
- * 1000 students in 500 rooms and 10 instructor dashboards (one per class of 50 rooms, each
- * watching every room of its class). Every room loops at full speed (clock ×100, short link):
+ * 1000 students in 500 rooms (classes of 60 pairs, the last one smaller) and 10 instructor
+ * dashboards, each following a class of 60 pairs. Every room loops at full speed (clock ×100,
+ * short link), each person sending their calls without waiting for the previous call's `ok`
+ * (the server answers one connection's messages in order) and waiting only for what TCP makes
+ * them wait for:
  *
- *   B: socket, bind, listen, accept      A: socket, connect
- *   A: send 100 B → B: recv              B: send 100 B → A: recv
- *   A: close, B: close → A in TIME-WAIT  A: room.reset
+ *   B: socket, bind, listen, accept      A: socket, connect          (wait: both established)
+ *   B: recv, send 100 B                  A: recv, send 100 B         (wait: both recv returned)
+ *   A: close                             (wait: B in CLOSE-WAIT) B: close
+ *   (wait: A in TIME-WAIT) A: room.reset
  *
- * It prints room events/s, messages delivered/s, p50/p99 latency from a socket call to the
- * peer's and the dashboard's receipt of the call's event, and the server's CPU and memory.
- * Then a bare `ws` server broadcasts the same frames (recorded from one room's loop) to the
- * same 1010 connections as fast as the clients take them: that is the ceiling, and the ratio of
- * our delivered messages/s to it is printed. Bounded: each phase has a fixed duration and the
- * whole run a watchdog. Flags: --seconds N (default 10), --rooms N (default 500).
+ * A dashboard does what `/teach` does (web/src/teach/tcp-teach.ts): instructor.auth,
+ * class.watch, exercise.status, then lives on the `class.state` and `class.exercises` pushes
+ * and fetches GET /api/classes/:code/summary after each change. It also watches every room's
+ * timeline (`class.watch` with `rooms`), so the latency from a call to the dashboard can be
+ * measured. At the end the bench checks that every dashboard's grid listed every room of its
+ * class with its two students, and saw each room's endpoint states change live (new epochs,
+ * non-empty states); it fails (exit 1) naming the rooms when not.
+ *
+ * The lab is measured twice: with persistence (the real SQLite store in a temporary data folder,
+ * as `npm start` runs it) and without; the write batches are printed. Then a bare `ws` server
+ * sends the same messages (each receiver's recorded stream of one room's loop: A's, B's and the
+ * dashboard's, snapshots and replies included) to the same connections as fast as the clients
+ * take them: that is the ceiling, and the ratio of the lab's delivered messages/s to it is
+ * printed. Both are counted the same way by the same client code.
+ *
+ * Bounded: each phase has a fixed duration and the whole run a watchdog; a loop that waits more
+ * than 5 s for an event counts as stuck (exit 1). Flags: --seconds N (default 10), --rooms N
+ * (default 500), --no-persist / --persist-only (one lab run instead of both).
+ * BENCH_PROF=dir writes a CPU profile of each server child's measured window there.
  */
 
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -26,8 +44,11 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { decodeBundle, isBundle } from '../shared/protocol/bundle.ts';
 
 const KEY = 'bench-key';
-const CLASS_ROOMS = 50;
-const DASHBOARDS_PER_CLASS = 1;
+/** Pairs per class: a dashboard follows one class (issue 8: "usable with 60 pairs at once"). */
+const CLASS_ROOMS = 60;
+const DASHBOARDS = 10;
+/** A loop waiting longer than this (real ms) for an event is stuck: the room is reset. */
+const STUCK_MS = 10_000;
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,7 +57,7 @@ function flag(name: string, fallback: number): number {
 
 // ── child: the lab server ────────────────────────────────────────────────────────────────────
 
-async function serveLab(): Promise<void> {
+async function serveLab(dataDir: string | undefined): Promise<void> {
   const { buildApp } = await import('../server/app.ts');
   const app = await buildApp({
     logger: false,
@@ -44,38 +65,94 @@ async function serveLab(): Promise<void> {
     webRoot: null,
     speed: 100,
     link: { delayMs: 20 },
-    tcp: { mslMs: 100, rtoInitialMs: 1000, rtoMinMs: 200, delayedAckMs: 40 },
+    // FIN-WAIT-2 lasts 30 s in a classroom, 300 ms of real time at ×100: long enough for a person,
+    // not for a client process starved of CPU on a busy machine.
+    tcp: { mslMs: 100, rtoInitialMs: 1000, rtoMinMs: 200, delayedAckMs: 40, finTimeoutMs: 600_000 },
     limits: { messagesPerSecond: 100_000, messageBurst: 100_000 },
+    ...(dataDir === undefined ? {} : { dataDir }),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address() as { port: number };
-  serveStats(addr.port, () => ({ rooms: app.lab.rooms.size, connections: app.lab.conns.size }));
+  const p = app.persistence;
+  let p0 = p?.stats();
+  serveStats(
+    addr.port,
+    () => ({
+      rooms: app.lab.rooms.size,
+      connections: app.lab.conns.size,
+      ...(p && p0
+        ? (() => {
+            const s = p.stats();
+            return {
+              persist: {
+                transactions: s.transactions - p0.transactions,
+                rows: s.rows - p0.rows,
+                bytes: s.bytes - p0.bytes,
+                writeMs: s.writeMs - p0.writeMs,
+                maxWriteMs: s.maxWriteMs,
+                errors: s.errors - p0.errors,
+              },
+            };
+          })()
+        : {}),
+    }),
+    () => {
+      p0 = p?.stats();
+    },
+    async () => {
+      await app.close();
+    },
+  );
+}
+
+interface Recorded {
+  b: boolean;
+  d: string;
+}
+interface Sample {
+  room: number;
+  A: Recorded[];
+  B: Recorded[];
+  dash: Recorded[];
 }
 
 async function serveBare(file: string): Promise<void> {
-  const sample = JSON.parse(readFileSync(file, 'utf8')) as Array<{ b: boolean; d: string; room: number }>;
+  const sample = JSON.parse(readFileSync(file, 'utf8')) as Sample;
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise<void>((r) => wss.once('listening', () => r()));
+  type Msg = { data: Buffer; binary: boolean };
+  /** One recorded stream with this room's number in it. */
+  const rewrite = (stream: Recorded[], id: number): Msg[] =>
+    stream.map(({ b, d }) => {
+      const data = Buffer.from(d, 'base64');
+      if (b) {
+        if (!isBundle(data)) data.writeUInt32BE(id, 4);
+        return { data, binary: true };
+      }
+      const text = data.toString().replace(new RegExp(`"room":${sample.room}(?=[,}])`, 'g'), `"room":${id}`);
+      return { data: Buffer.from(text), binary: false };
+    });
   interface Room {
     id: number;
-    members: WebSocket[];
-    msgs: Array<{ data: Buffer; binary: boolean }>;
-    i: number;
+    klass: number;
+    A: WebSocket[];
+    B: WebSocket[];
+    streams: { A: Msg[]; B: Msg[]; dash: Msg[] };
+    step: number;
   }
   const rooms = new Map<number, Room>();
-  const dashboards = new Map<number, WebSocket>();
-  const roomOf = (id: number): Room => {
+  const dashboards = new Map<number, WebSocket[]>();
+  const roomOf = (id: number, klass: number): Room => {
     let r = rooms.get(id);
     if (!r) {
-      // The recorded frames, with this room's number in them.
-      const msgs = sample.map(({ b, d, room }) => {
-        const data = Buffer.from(d, 'base64');
-        if (b) data.writeUInt32BE(id, 4);
-        return b
-          ? { data, binary: true }
-          : { data: Buffer.from(data.toString().replace(`"room":${room},`, `"room":${id},`)), binary: false };
-      });
-      r = { id, members: [], msgs, i: 0 };
+      r = {
+        id,
+        klass,
+        A: [],
+        B: [],
+        streams: { A: rewrite(sample.A, id), B: rewrite(sample.B, id), dash: rewrite(sample.dash, id) },
+        step: 0,
+      };
       rooms.set(id, r);
     }
     return r;
@@ -83,24 +160,36 @@ async function serveBare(file: string): Promise<void> {
   let running = false;
   wss.on('connection', (ws) => {
     ws.once('message', (m) => {
-      const hello = JSON.parse(m.toString()) as { role: string; room?: number; klass: number };
-      if (hello.role === 'dash') dashboards.set(hello.klass, ws);
-      else roomOf(hello.room!).members.push(ws);
+      const hello = JSON.parse(m.toString()) as { role: 'A' | 'B' | 'dash'; room?: number; klass: number };
+      if (hello.role === 'dash') {
+        const list = dashboards.get(hello.klass) ?? [];
+        list.push(ws);
+        dashboards.set(hello.klass, list);
+      } else roomOf(hello.room!, hello.klass)[hello.role].push(ws);
       ws.send('{"type":"ok"}');
     });
   });
   const LIMIT = 1 << 20;
+  // Each pump advances every room by 1/STEPS of its loop: each receiver gets its own stream's
+  // share, so the streams keep the proportions they had in the lab.
+  const STEPS = 8;
+  const slice = (msgs: Msg[], step: number) =>
+    msgs.slice(Math.floor((step * msgs.length) / STEPS), Math.floor(((step + 1) * msgs.length) / STEPS));
   const pump = () => {
     if (!running) return;
     for (const r of rooms.values()) {
-      const dash = dashboards.get(Math.floor((r.id - 1) / CLASS_ROOMS));
-      const targets = dash ? [...r.members, dash] : r.members;
-      if (targets.some((t) => t.bufferedAmount > LIMIT)) continue;
-      for (let k = 0; k < 4; k++) {
-        const m = r.msgs[r.i]!;
-        r.i = (r.i + 1) % r.msgs.length;
-        for (const t of targets) t.send(m.data, { binary: m.binary });
-      }
+      const dash = dashboards.get(r.klass) ?? [];
+      if (r.A.some((t) => t.bufferedAmount > LIMIT)) continue;
+      if (r.B.some((t) => t.bufferedAmount > LIMIT)) continue;
+      if (dash.some((t) => t.bufferedAmount > LIMIT)) continue;
+      const step = r.step;
+      r.step = (r.step + 1) % STEPS;
+      for (const [targets, msgs] of [
+        [r.A, r.streams.A],
+        [r.B, r.streams.B],
+        [dash, r.streams.dash],
+      ] as const)
+        for (const m of slice(msgs, step)) for (const t of targets) t.send(m.data, { binary: m.binary });
     }
     setImmediate(pump);
   };
@@ -111,14 +200,21 @@ async function serveBare(file: string): Promise<void> {
     }
     if (m.cmd === 'stop') running = false;
   });
-  serveStats((wss.address() as { port: number }).port, () => ({
-    rooms: rooms.size,
-    connections: wss.clients.size,
-  }));
+  serveStats(
+    (wss.address() as { port: number }).port,
+    () => ({ rooms: rooms.size, connections: wss.clients.size }),
+    () => {},
+    async () => {},
+  );
 }
 
 /** Answers the parent's `stats` requests with this process's CPU and memory. */
-function serveStats(port: number, extra: () => object): void {
+function serveStats(
+  port: number,
+  extra: () => object,
+  onMark: () => void,
+  onExit: () => Promise<void>,
+): void {
   // The parent is gone (finished, killed or crashed): never outlive it.
   process.on('disconnect', () => process.exit(0));
   const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -144,14 +240,22 @@ function serveStats(port: number, extra: () => object): void {
   }, 10).unref();
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
+  const profiler = process.env.BENCH_PROF ? windowProfiler(process.env.BENCH_PROF) : undefined;
   process.on('message', (m: { cmd: string }) => {
-    if (m.cmd === 'exit') process.exit(0);
+    if (m.cmd === 'exit') {
+      void onExit()
+        .catch(() => {})
+        .then(() => process.exit(0));
+    }
     if (m.cmd === 'mark') {
+      profiler?.start();
       lag.reset();
       Object.assign(stalls, { busyMs: 0, waitingMs: 0, longestMs: 0, count: 0 });
       cpu0 = process.cpuUsage();
       t0 = performance.now();
+      onMark();
     } else if (m.cmd === 'stats') {
+      profiler?.stop();
       const cpu = process.cpuUsage(cpu0);
       const wall = performance.now() - t0;
       const mem = process.memoryUsage();
@@ -170,6 +274,37 @@ function serveStats(port: number, extra: () => object): void {
   process.send!({ port });
 }
 
+/**
+ * BENCH_PROF=dir: a CPU profile of the measured window only (from `mark` to `stats`), written to
+ * dir as a .cpuprofile (open it in Chrome's DevTools or speedscope).
+ */
+function windowProfiler(dir: string): { start(): void; stop(): void } {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<Json>((resolve, reject) =>
+      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res as Json))),
+    );
+  return {
+    start: () => {
+      void post('Profiler.enable')
+        .then(() => post('Profiler.setSamplingInterval', { interval: 200 }))
+        .then(() => post('Profiler.start'));
+    },
+    stop: () => {
+      void post('Profiler.stop').then(({ profile }) => {
+        mkdirSync(dir, { recursive: true });
+        const file = join(
+          dir,
+          `${process.argv.includes('--serve-bare') ? 'bare' : 'lab'}-${process.pid}.cpuprofile`,
+        );
+        writeFileSync(file, JSON.stringify(profile));
+        process.stderr.write(`  CPU profile of the measured window: ${file}\n`);
+      });
+    },
+  };
+}
+
 // ── parent: the clients ──────────────────────────────────────────────────────────────────────
 
 /** Server children still running; killed when this process exits, whatever the reason. */
@@ -186,12 +321,10 @@ interface Child {
 }
 
 function spawnChild(args: string[]): Promise<Child> {
-  // BENCH_PROF=dir writes a CPU profile of each server child there (node --cpu-prof).
-  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
-  const proc = fork(new URL(import.meta.url).pathname, args, {
-    execArgv: ['--import', 'tsx', ...prof],
-    stdio: 'inherit',
-  });
+  const self = new URL(import.meta.url).pathname;
+  // Run as the parent runs: TypeScript through tsx, or the esbuild bundle (bench/run.mjs) on plain Node.
+  const loader = self.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const proc = fork(self, args, { execArgv: loader, stdio: 'inherit' });
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
   return new Promise((resolve, reject) => {
@@ -211,31 +344,39 @@ function spawnChild(args: string[]): Promise<Child> {
   });
 }
 
-/** Counters every client updates, so both phases measure the same client work. */
-const counters = { messages: 0, dashboardHistory: 0 };
+/** Counters every client updates, so every phase measures the same client work. */
+const counters = { messages: 0, roomEvents: 0 };
 
 // biome-ignore lint/suspicious/noExplicitAny: the harness reads server JSON by shape
 type Json = Record<string, any>;
 
+class Stuck extends Error {}
+
 class Client {
   ws: WebSocket;
   private nextId = 1;
-  private pending = new Map<
-    number,
-    { resolve: (d: Json) => void; reject: (e: Error) => void; sent: number }
-  >();
-  private waiters: Array<{ pred: (e: Json) => boolean; resolve: (e: Json) => void }> = [];
+  private pending = new Map<number, { resolve: (d: Json) => void; reject: (e: Error) => void }>();
+  /** What this client saw of each room's current epoch: `ret:A:7` (a return), `state:B:CLOSE-WAIT`. */
+  private seen = new Map<number, Map<string, Json>>();
+  private waiters = new Map<string, Array<(e: Json) => void>>();
   epoch = new Map<number, number>();
-  onFrame: ((room: number, data: Buffer) => void) | undefined;
+  /** Every room.event (for latency), every other pushed JSON message (class.state…). */
   onEvent: ((msg: Json) => void) | undefined;
+  onPush: ((msg: Json) => void) | undefined;
+  /** Every WebSocket message as it arrives (before bundles are opened). */
   onRaw: ((data: Buffer, binary: boolean) => void) | undefined;
   closed: number | undefined;
 
   constructor(url: string) {
     this.ws = new WebSocket(url, { perMessageDeflate: false });
-    this.ws.on('message', (data: Buffer, binary: boolean) => this.receive(data, binary));
+    this.ws.on('message', (data: Buffer, binary: boolean) => {
+      this.onRaw?.(data, binary);
+      this.receive(data, binary);
+    });
     this.ws.on('close', (code) => {
       this.closed = code;
+      for (const p of this.pending.values()) p.reject(new Error(`connection closed (${code})`));
+      this.pending.clear();
     });
   }
 
@@ -254,47 +395,77 @@ class Client {
       return;
     }
     counters.messages++;
-    this.onRaw?.(data, binary);
     if (binary) {
-      this.onFrame?.(data.readUInt32BE(4), data);
+      counters.roomEvents++;
       return;
     }
     const msg = JSON.parse(data.toString()) as Json;
-    if (msg.type === 'ok' || msg.type === 'error' || msg.type === 'pong') {
+    const type = msg.type as string;
+    if (type === 'ok' || type === 'error' || type === 'pong') {
       const p = this.pending.get(msg.re);
       if (p) {
         this.pending.delete(msg.re);
-        if (msg.type === 'ok') p.resolve(msg.data);
-        else if (msg.type === 'pong') p.resolve(msg);
+        if (type === 'ok') p.resolve(msg.data);
+        else if (type === 'pong') p.resolve(msg);
         else p.reject(new Error(`${msg.code}: ${msg.message}`));
       }
       return;
     }
-    if (msg.type === 'room.snapshot') this.epoch.set(msg.room, msg.info.epoch);
-    if (msg.type === 'room.event') {
+    if (type === 'room.event') {
+      counters.roomEvents++;
       this.onEvent?.(msg);
-      for (let i = 0; i < this.waiters.length; i++) {
-        const w = this.waiters[i]!;
-        if (w.pred(msg.event)) {
-          this.waiters.splice(i, 1);
-          w.resolve(msg.event);
-          break;
-        }
-      }
+      const e = msg.event;
+      if (e.type === 'return') this.see(msg.room, `ret:${e.host}:${e.callId}`, e);
+      else if (e.type === 'state') this.see(msg.room, `state:${e.host}:${e.to}`, e);
+      return;
     }
+    if (type === 'room.snapshot') {
+      this.epoch.set(msg.room, msg.info.epoch);
+      this.seen.set(msg.room, new Map());
+    }
+    this.onPush?.(msg);
+  }
+
+  private see(room: number, key: string, e: Json): void {
+    let s = this.seen.get(room);
+    if (!s) this.seen.set(room, (s = new Map()));
+    s.set(key, e);
+    const k = `${room}/${key}`;
+    const ws = this.waiters.get(k);
+    if (ws) {
+      this.waiters.delete(k);
+      for (const w of ws) w(e);
+    }
+  }
+
+  /**
+   * Resolves once this room's current epoch has shown `key` (already, or later): nothing that
+   * arrives before the wait starts is missed. Rejects with `Stuck` after STUCK_MS.
+   */
+  until(room: number, key: string): Promise<Json> {
+    const e = this.seen.get(room)?.get(key);
+    if (e) return Promise.resolve(e);
+    return new Promise((resolve, reject) => {
+      const k = `${room}/${key}`;
+      const timer = setTimeout(
+        () => reject(new Stuck(`room ${room}: no ${key} after ${STUCK_MS} ms`)),
+        STUCK_MS,
+      );
+      const list = this.waiters.get(k) ?? [];
+      list.push((e) => {
+        clearTimeout(timer);
+        resolve(e);
+      });
+      this.waiters.set(k, list);
+    });
   }
 
   request(msg: Json): Promise<Json> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, sent: performance.now() });
+      this.pending.set(id, { resolve, reject });
       this.ws.send(JSON.stringify({ ...msg, id }));
     });
-  }
-
-  /** Resolves with the next room event matching `pred` (registered before the cause is sent). */
-  event(pred: (e: Json) => boolean): Promise<Json> {
-    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
   }
 }
 
@@ -315,46 +486,195 @@ function recordCalls(client: Client, into: Map<number, number>): void {
   };
 }
 
-async function labPhase(seconds: number, roomCount: number) {
-  const server = await spawnChild(['--serve-lab']);
+/** What one dashboard's grid showed of one room (class.state and class.exercises). */
+interface GridRoom {
+  listed: boolean;
+  seats: string;
+  statuses: number;
+  /** Epochs shown while measuring (a new one per loop). */
+  epochs: Set<number>;
+  /** Non-empty endpoint states shown while measuring. */
+  states: Set<string>;
+  progress: boolean;
+}
+
+class Dashboard {
+  readonly client: Client;
+  readonly grid = new Map<number, GridRoom>();
+  measuring = false;
+  stateMsgs = 0;
+  statusMsgs = 0;
+  summaries = 0;
+  summaryMs: number[] = [];
+  private summaryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    url: string,
+    private readonly base: string,
+    readonly code: string,
+    readonly rooms: number[],
+  ) {
+    this.client = new Client(url);
+    for (const r of rooms)
+      this.grid.set(r, {
+        listed: false,
+        seats: '',
+        statuses: 0,
+        epochs: new Set(),
+        states: new Set(),
+        progress: false,
+      });
+    this.client.onPush = (m) => {
+      if (m.type === 'class.state' && m.code === code) {
+        this.stateMsgs++;
+        for (const g of this.grid.values()) g.listed = false;
+        for (const r of m.rooms as Json[]) {
+          const g = this.grid.get(r.room);
+          if (!g) continue;
+          g.listed = true;
+          g.seats = `${r.seats.A?.name ?? '-'}/${r.seats.B?.name ?? '-'}`;
+        }
+      } else if (m.type === 'class.exercises' && m.code === code) {
+        this.statusMsgs++;
+        this.applyStatus(m);
+        this.refreshSummary();
+      }
+    };
+  }
+
+  /** tcp-teach's sign-in: auth, watch the class (and its rooms' timelines), its status. */
+  async start(): Promise<void> {
+    await this.client.open();
+    await this.client.request({ type: 'instructor.auth', key: KEY });
+    await this.client.request({ type: 'class.watch', code: this.code, rooms: true });
+    this.applyStatus(await this.client.request({ type: 'exercise.status', code: this.code }));
+  }
+
+  private applyStatus(m: Json): void {
+    for (const r of m.rooms as Json[]) {
+      const g = this.grid.get(r.room);
+      if (!g) continue;
+      g.statuses++;
+      if (!this.measuring) continue;
+      g.epochs.add(r.epoch);
+      for (const seat of ['A', 'B'] as const)
+        for (const s of r.states[seat] as string[]) g.states.add(`${seat}:${s}`);
+      if (r.progress) g.progress = true;
+    }
+  }
+
+  /** tcp-teach refreshes the class summary 300 ms after a status push. */
+  private refreshSummary(): void {
+    if (this.summaryTimer) return;
+    this.summaryTimer = setTimeout(async () => {
+      this.summaryTimer = undefined;
+      const t = performance.now();
+      const r = await fetch(`${this.base}/api/classes/${this.code}/summary`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      }).catch(() => undefined);
+      if (r?.ok) {
+        await r.json();
+        this.summaries++;
+        this.summaryMs.push(performance.now() - t);
+      }
+    }, 300);
+  }
+
+  stop(): void {
+    clearTimeout(this.summaryTimer);
+    this.client.ws.terminate();
+  }
+
+  /** Rooms this dashboard did not show fully and live, with what was missing. */
+  missing(names: (room: number) => string): string[] {
+    const out: string[] = [];
+    for (const [room, g] of this.grid) {
+      const why: string[] = [];
+      if (!g.listed) why.push('not in class.state');
+      else if (g.seats !== names(room)) why.push(`seats ${g.seats}, expected ${names(room)}`);
+      if (g.statuses === 0) why.push('no class.exercises status');
+      else if (g.epochs.size < 2) why.push(`no live update (epochs ${[...g.epochs].join(',') || 'none'})`);
+      else if (g.states.size === 0) why.push('no endpoint state shown');
+      if (why.length > 0) out.push(`room ${room}: ${why.join('; ')}`);
+    }
+    return out;
+  }
+}
+
+interface LabRun {
+  persist: boolean;
+  pings: number[];
+  rtts: number[];
+  wall: number;
+  measured: {
+    messages: number;
+    roomEvents: number;
+    iterations: number;
+    clientCpuPct: number;
+    clientLagP50: number;
+    clientLagP99: number;
+  };
+  stats: Json;
+  peerLat: number[];
+  dashLat: number[];
+  sample: Sample | undefined;
+  dropped: number;
+  failures: number;
+  stuck: number;
+  connections: number;
+  dashboards: Array<{
+    code: string;
+    rooms: number;
+    missing: string[];
+    stateMsgs: number;
+    statusMsgs: number;
+    summaries: number;
+  }>;
+  summaryMs: number[];
+}
+
+async function labPhase(seconds: number, roomCount: number, persist: boolean): Promise<LabRun> {
+  const dataDir = persist ? mkdtempSync(join(tmpdir(), 'tcplab-bench-data-')) : undefined;
+  const server = await spawnChild(
+    dataDir === undefined ? ['--serve-lab'] : ['--serve-lab', '--data', dataDir],
+  );
   const base = `http://127.0.0.1:${server.port}`;
   const url = `ws://127.0.0.1:${server.port}/ws`;
   const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
-  const classes = Math.ceil(roomCount / CLASS_ROOMS);
+  const classCount = Math.ceil(roomCount / CLASS_ROOMS);
+  const classes: Array<{ code: string; rooms: number[] }> = [];
   const rooms: Array<{ id: number; code: string; klass: number }> = [];
-  for (let k = 0; k < classes; k++) {
+  for (let k = 0; k < classCount; k++) {
     const res = await fetch(`${base}/api/classes`, {
       method: 'POST',
       headers: auth,
       body: JSON.stringify({ name: `C${k}` }),
     });
     const { code } = (await res.json()) as { code: string };
+    const klass = { code, rooms: [] as number[] };
+    classes.push(klass);
     for (let r = 0; r < CLASS_ROOMS && rooms.length < roomCount; r++) {
       const room = (await (
         await fetch(`${base}/api/classes/${code}/rooms`, { method: 'POST', headers: auth, body: '{}' })
       ).json()) as { room: number };
       rooms.push({ id: room.room, code, klass: k });
+      klass.rooms.push(room.room);
     }
   }
 
-  progress(`lab server up, ${rooms.length} rooms in ${classes} classes`);
-  // Dashboards first, so they see every room from the start.
-  const dashboards: Client[] = [];
-  const codes = [...new Set(rooms.map((r) => r.code))];
-  for (const code of codes) {
-    for (let d = 0; d < DASHBOARDS_PER_CLASS; d++) {
-      const c = new Client(url);
-      await c.open();
-      await c.request({ type: 'instructor.auth', key: KEY });
-      await c.request({ type: 'class.watch', code, rooms: true });
-      c.onFrame = () => counters.dashboardHistory++;
-      const onEvent = recordCallsFn(c, dashGot);
-      c.onEvent = (m) => {
-        counters.dashboardHistory++;
-        onEvent(m);
-      };
-      dashboards.push(c);
-    }
+  progress(
+    `lab server up${persist ? ` (persistence in ${dataDir})` : ' (no persistence)'}, ${rooms.length} rooms in ${classes.length} classes`,
+  );
+  // Dashboards first, so they see every room from the start; each follows a full class when there is one.
+  const full = classes.filter((c) => c.rooms.length === CLASS_ROOMS);
+  const followed = full.length > 0 ? full : classes;
+  const dashboards: Dashboard[] = [];
+  for (let d = 0; d < DASHBOARDS && followed.length > 0; d++) {
+    const c = followed[d % followed.length]!;
+    const dash = new Dashboard(url, base, c.code, c.rooms);
+    await dash.start();
+    recordCalls(dash.client, dashGot);
+    dashboards.push(dash);
   }
 
   const pairs: Array<{ room: number; a: Client; b: Client }> = [];
@@ -377,30 +697,51 @@ async function labPhase(seconds: number, roomCount: number) {
   );
 
   progress(`${dashboards.length} dashboards and ${pairs.length * 2} students connected and seated`);
-  // Record a room's full loop (between two resets) for the bare-ws ceiling: the first room to
-  // complete one gives the sample.
-  const sample: Array<{ b: boolean; d: string; room: number }> = [];
-  for (const { room, a } of pairs) {
-    let mine: typeof sample | undefined;
-    a.onRaw = (data, binary) => {
-      if (sample.length > 0) {
-        a.onRaw = undefined;
-        return;
-      }
-      const text = binary ? '' : data.toString();
-      if (!binary && text.startsWith('{"type":"room.snapshot"')) {
-        if (mine && mine.length > 0) sample.push(...mine);
-        mine = [];
-        return;
-      }
-      if (mine && (binary || text.startsWith('{"type":"room.event"')))
-        mine.push({ b: binary, d: data.toString('base64'), room });
+  // Record one room's full loop (between two resets: from one snapshot to the next) for the
+  // bare-ws ceiling, as each of its receivers got it: A, B and a dashboard following it.
+  let sample: Sample | undefined;
+  for (const { room, a, b } of pairs) {
+    const dash = dashboards.find((d) => d.rooms.includes(room));
+    if (!dash) continue;
+    const streams: Record<'A' | 'B' | 'dash', Recorded[] | undefined> = {
+      A: undefined,
+      B: undefined,
+      dash: undefined,
     };
+    const done: Record<'A' | 'B' | 'dash', Recorded[] | undefined> = {
+      A: undefined,
+      B: undefined,
+      dash: undefined,
+    };
+    const hook = (who: 'A' | 'B' | 'dash', c: Client, mine: (data: Buffer, binary: boolean) => boolean) => {
+      const prev = c.onRaw;
+      c.onRaw = (data, binary) => {
+        prev?.(data, binary);
+        if (sample || done[who] || !mine(data, binary)) return;
+        if (!binary && data.toString('latin1', 0, 24).startsWith('{"type":"room.snapshot"')) {
+          if (streams[who]) {
+            done[who] = streams[who];
+            if (done.A && done.B && done.dash) sample = { room, A: done.A, B: done.B, dash: done.dash };
+          }
+          streams[who] = [];
+        }
+        streams[who]?.push({ b: binary, d: data.toString('base64') });
+      };
+    };
+    const roomRe = new RegExp(`"room":${room}[,}]`);
+    hook('A', a, () => true);
+    hook('B', b, () => true);
+    hook('dash', dash.client, (data, binary) =>
+      binary
+        ? !isBundle(data) && data.readUInt32BE(4) === room
+        : data.toString('latin1', 0, 14) === '{"type":"room.' && roomRe.test(data.toString()),
+    );
   }
 
   let stop = false;
   let iterations = 0;
   let failures = 0;
+  let stuck = 0;
   const payload = 'x'.repeat(100);
   const loop = async ({ room, a, b }: (typeof pairs)[number]) => {
     const call = (c: Client, host: string, callArgs: Json) => {
@@ -411,37 +752,45 @@ async function labPhase(seconds: number, roomCount: number) {
         return r;
       });
     };
-    const returned = (c: Client, host: string, callId: number) =>
-      c.event((e) => e.type === 'return' && e.host === host && e.callId === callId);
     while (!stop) {
       try {
-        await call(b, 'B', { op: 'socket' });
-        await call(b, 'B', { op: 'bind', fd: 3, port: 80 });
-        await call(b, 'B', { op: 'listen', fd: 3 });
-        const acc = await call(b, 'B', { op: 'accept', fd: 3 });
-        const accepted = returned(b, 'B', acc.callId);
-        await call(a, 'A', { op: 'socket' });
-        const con = await call(a, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
-        await returned(a, 'A', con.callId);
-        await accepted;
-        const rb = await call(b, 'B', { op: 'recv', fd: 4 });
-        const gotB = returned(b, 'B', rb.callId);
-        await call(a, 'A', { op: 'send', fd: 3, data: payload });
-        await gotB;
-        const ra = await call(a, 'A', { op: 'recv', fd: 3 });
-        const gotA = returned(a, 'A', ra.callId);
-        await call(b, 'B', { op: 'send', fd: 4, data: payload });
-        await gotA;
-        const timeWait = a.event((e) => e.type === 'state' && e.host === 'A' && e.to === 'TIME-WAIT');
+        // Each side's calls go out at once (the server answers one connection in order); A
+        // connects once B listens (the two connections are not ordered with each other).
+        const aSocket = call(a, 'A', { op: 'socket' });
+        const [, , , acc] = await Promise.all([
+          call(b, 'B', { op: 'socket' }),
+          call(b, 'B', { op: 'bind', fd: 3, port: 80 }),
+          call(b, 'B', { op: 'listen', fd: 3 }),
+          call(b, 'B', { op: 'accept', fd: 3 }),
+        ]);
+        const [, con] = await Promise.all([
+          aSocket,
+          call(a, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 }),
+        ]);
+        const returns = await Promise.all([
+          a.until(room, `ret:A:${con.callId}`),
+          b.until(room, `ret:B:${acc.callId}`),
+        ]);
+        for (const r of returns)
+          if (r.result?.ok === false) throw new Error(`${r.op} failed: ${JSON.stringify(r.result)}`);
+        const [rb, ra] = await Promise.all([
+          call(b, 'B', { op: 'recv', fd: 4 }),
+          call(a, 'A', { op: 'recv', fd: 3 }),
+          call(a, 'A', { op: 'send', fd: 3, data: payload }),
+          call(b, 'B', { op: 'send', fd: 4, data: payload }),
+        ]);
+        await Promise.all([b.until(room, `ret:B:${rb!.callId}`), a.until(room, `ret:A:${ra!.callId}`)]);
         await call(a, 'A', { op: 'close', fd: 3 });
-        await b.event((e) => e.type === 'state' && e.host === 'B' && e.to === 'CLOSE-WAIT');
+        await b.until(room, 'state:B:CLOSE-WAIT');
         await call(b, 'B', { op: 'close', fd: 4 });
-        await timeWait;
+        await a.until(room, 'state:A:TIME-WAIT');
         await a.request({ type: 'room.reset', room });
         iterations++;
       } catch (e) {
-        failures++;
-        if (failures < 5) process.stderr.write(`room ${room}: ${(e as Error).message}\n`);
+        if (stop) break;
+        if (e instanceof Stuck) stuck++;
+        else failures++;
+        if (stuck + failures <= 5) process.stderr.write(`room ${room}: ${(e as Error).message}\n`);
         await a.request({ type: 'room.reset', room }).catch(() => {});
       }
     }
@@ -473,7 +822,8 @@ async function labPhase(seconds: number, roomCount: number) {
   peerGot.clear();
   dashGot.clear();
   counters.messages = 0;
-  counters.dashboardHistory = 0;
+  counters.roomEvents = 0;
+  for (const d of dashboards) d.measuring = true;
   const it0 = iterations;
   const clientLag = monitorEventLoopDelay({ resolution: 5 });
   clientLag.enable();
@@ -496,8 +846,10 @@ async function labPhase(seconds: number, roomCount: number) {
   const measuredPings = pings.splice(0);
   const measuredRtts = rtts.splice(0);
   stop = true;
+  // The dashboards' grids: one more status push (every second) after the loops stop.
   await Promise.race([Promise.all(loops), sleep(5000)]);
-  const dropped = [...dashboards, ...pairs.flatMap((p) => [p.a, p.b])].filter(
+  await sleep(1200);
+  const dropped = [...dashboards.map((d) => d.client), ...pairs.flatMap((p) => [p.a, p.b])].filter(
     (c) => c.closed !== undefined,
   ).length;
 
@@ -509,9 +861,22 @@ async function labPhase(seconds: number, roomCount: number) {
     const d = dashGot.get(k);
     if (d !== undefined) dashLat.push(d - t);
   }
-  for (const c of [probe, ...dashboards, ...pairs.flatMap((p) => [p.a, p.b])]) c.ws.terminate();
+  const names = (room: number) => `A${room}/B${room}`;
+  const dashReport = dashboards.map((d) => ({
+    code: d.code,
+    rooms: d.rooms.length,
+    missing: d.missing(names),
+    stateMsgs: d.stateMsgs,
+    statusMsgs: d.statusMsgs,
+    summaries: d.summaries,
+  }));
+  const summaryMs = dashboards.flatMap((d) => d.summaryMs);
+  for (const d of dashboards) d.stop();
+  for (const c of [probe, ...pairs.flatMap((p) => [p.a, p.b])]) c.ws.terminate();
   await stopChild(server);
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   return {
+    persist,
     pings: measuredPings,
     rtts: measuredRtts,
     wall,
@@ -522,20 +887,14 @@ async function labPhase(seconds: number, roomCount: number) {
     sample,
     dropped,
     failures,
+    stuck,
     connections: dashboards.length + pairs.length * 2,
+    dashboards: dashReport,
+    summaryMs,
   };
 }
 
-function recordCallsFn(client: Client, into: Map<number, number>): (msg: Json) => void {
-  recordCalls(client, into);
-  return client.onEvent!;
-}
-
-async function barePhase(
-  seconds: number,
-  roomCount: number,
-  sample: Array<{ b: boolean; d: string; room: number }>,
-) {
+async function barePhase(seconds: number, roomCount: number, sample: Sample) {
   const dir = mkdtempSync(join(tmpdir(), 'tcplab-bench-'));
   const file = join(dir, 'sample.json');
   writeFileSync(file, JSON.stringify(sample));
@@ -549,10 +908,16 @@ async function barePhase(
       c.ws.send(JSON.stringify(h));
     });
   };
-  const classes = Math.ceil(roomCount / CLASS_ROOMS);
-  for (let k = 0; k < classes; k++) {
+  // The same layout as the lab: classes of CLASS_ROOMS, DASHBOARDS spread over the full ones.
+  const classCount = Math.ceil(roomCount / CLASS_ROOMS);
+  const sizes = Array.from({ length: classCount }, (_, k) =>
+    Math.min(CLASS_ROOMS, roomCount - k * CLASS_ROOMS),
+  );
+  const full = sizes.flatMap((s, k) => (s === CLASS_ROOMS ? [k] : []));
+  const followed = full.length > 0 ? full : sizes.map((_, k) => k);
+  for (let d = 0; d < DASHBOARDS; d++) {
     const c = new Client(url);
-    await hello(c, { role: 'dash', klass: k });
+    await hello(c, { role: 'dash', klass: followed[d % followed.length] });
     clients.push(c);
   }
   for (let r = 1; r <= roomCount; r++) {
@@ -567,22 +932,26 @@ async function barePhase(
   await sleep(1000);
   server.tell('mark');
   counters.messages = 0;
+  counters.roomEvents = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const messages = counters.messages;
   const stats = await server.ask<Json>('stats');
   server.tell('stop');
   for (const c of clients) c.ws.terminate();
   await stopChild(server);
-  return { wall, messages, stats };
+  rmSync(dir, { recursive: true, force: true });
+  return { wall, messages, stats, clientCpuPct: (cpu.user + cpu.system) / 10 / wall / 1000 };
 }
 
 /** Asks the child to exit (so a CPU profile gets written), then makes sure it is gone. */
 async function stopChild(child: Child): Promise<void> {
   const exited = new Promise<void>((r) => child.proc.once('exit', () => r()));
   child.tell('exit');
-  await Promise.race([exited, sleep(process.env.BENCH_PROF ? 30_000 : 3000)]);
+  await Promise.race([exited, sleep(process.env.BENCH_PROF ? 30_000 : 5000)]);
   child.proc.kill('SIGKILL');
 }
 
@@ -603,74 +972,130 @@ function sleep(ms: number): Promise<void> {
 
 const f1 = (x: number) => x.toFixed(1);
 const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
+const load = () =>
+  `${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (1/5/15-min load average on ${cpus().length} cores)`;
+
+function reportLab(lab: LabRun): string[] {
+  const m = lab.measured;
+  const s = lab.stats;
+  const lines = [
+    `lab server, ${lab.persist ? 'with persistence (SQLite in a temporary folder)' : 'without persistence'}`,
+    `  connections        ${lab.connections} (${lab.dropped} dropped, ${lab.failures} loop errors, ${lab.stuck} stuck loops)`,
+    `  loops              ${m.iterations} (${f1(m.iterations / lab.wall)}/s: handshake, data both ways, close, reset)`,
+    `  room events/s      ${k(m.roomEvents / lab.wall)} received (segment frames + room.event JSON, by every receiver)`,
+    `  messages/s         ${k(m.messages / lab.wall)} delivered to all clients (every WebSocket message)`,
+    `  call → peer        p50 ${f1(pct(lab.peerLat, 50))} ms  p99 ${f1(pct(lab.peerLat, 99))} ms  (${lab.peerLat.length} calls)`,
+    `  call → dashboard   p50 ${f1(pct(lab.dashLat, 50))} ms  p99 ${f1(pct(lab.dashLat, 99))} ms  (${lab.dashLat.length} calls)`,
+    `  call round trip    p50 ${f1(pct(lab.rtts, 50))} ms  p99 ${f1(pct(lab.rtts, 99))} ms (request to its ok, on the busy connections)`,
+    `  idle ping          p50 ${f1(pct(lab.pings, 50))} ms  p99 ${f1(pct(lab.pings, 99))} ms (one extra connection, every 20 ms)`,
+    `  server CPU         ${f1(s.cpuPct)} % of one core (clients: ${f1(m.clientCpuPct)} %)`,
+    `  server memory      rss ${f1(s.rssMB)} MB (peak ${f1(s.maxRssMB)} MB), heap ${f1(s.heapMB)} MB`,
+    `  loop delay         server p50 ${f1(s.lagP50)} ms  p99 ${f1(s.lagP99)} ms; clients p50 ${f1(m.clientLagP50)} ms  p99 ${f1(m.clientLagP99)} ms`,
+    `  server stalls      ${s.stalls.count} over 50 ms, longest ${f1(s.stalls.longestMs)} ms: ${f1(s.stalls.busyMs)} ms busy, ${f1(s.stalls.waitingMs)} ms waiting for a CPU`,
+  ];
+  if (s.persist) {
+    const p = s.persist;
+    lines.push(
+      `  write batches      ${p.transactions} transactions (${f1(p.transactions / lab.wall)}/s), ${p.rows} rows, ${f1(p.bytes / 2 ** 20)} MB; ` +
+        `${f1((p.writeMs / (lab.wall * 1000)) * 100)} % of the time writing, mean ${((1000 * p.writeMs) / Math.max(1, p.transactions)).toFixed(0)} µs, longest ${f1(p.maxWriteMs)} ms` +
+        (p.errors > 0 ? `, ${p.errors} ERRORS` : ''),
+    );
+  }
+  const dashRooms = lab.dashboards.reduce((n, d) => n + d.rooms, 0);
+  const missed = lab.dashboards.reduce((n, d) => n + d.missing.length, 0);
+  const summaries = lab.dashboards.reduce((n, d) => n + d.summaries, 0);
+  const statuses = lab.dashboards.reduce((n, d) => n + d.statusMsgs, 0);
+  lines.push(
+    `  dashboards         ${lab.dashboards.length}, following ${lab.dashboards.map((d) => d.rooms).join('/')} pairs: ` +
+      (missed === 0
+        ? `all ${dashRooms} grid rows shown live (students, new epochs, endpoint states)`
+        : `${missed} of ${dashRooms} grid rows MISSING`) +
+      `; ${statuses} class.exercises, ${summaries} summaries (p50 ${f1(pct(lab.summaryMs, 50))} ms, p99 ${f1(pct(lab.summaryMs, 99))} ms)`,
+    `  machine load       ${load()}`,
+    '',
+  );
+  return lines;
+}
 
 async function main(): Promise<void> {
   const seconds = flag('seconds', 10);
   const roomCount = flag('rooms', 500);
+  const runs = process.argv.includes('--no-persist')
+    ? [false]
+    : process.argv.includes('--persist-only')
+      ? [true]
+      : [false, true];
   const watchdog = setTimeout(
     () => {
       process.stderr.write('bench:server: watchdog expired, giving up\n');
       process.exit(1);
     },
-    (seconds * 2 + 120) * 1000,
+    ((seconds + 60) * (runs.length + 1) + 60) * 1000,
   );
 
+  const classCount = Math.ceil(roomCount / CLASS_ROOMS);
   process.stdout.write(
-    `bench:server — ${roomCount} rooms, ${roomCount * 2} students, ${Math.ceil(roomCount / CLASS_ROOMS)} dashboards, ${seconds} s per phase, loopback\n`,
+    `bench:server — ${roomCount} rooms in ${classCount} classes, ${roomCount * 2} students, ${DASHBOARDS} dashboards, ${seconds} s per phase, loopback\n`,
   );
-  const lab = await labPhase(seconds, roomCount);
-  clearTimeout(watchdog);
-  const watchdog2 = setTimeout(
-    () => {
-      process.stderr.write('bench:server: watchdog expired in the ceiling phase, giving up\n');
-      process.exit(1);
-    },
-    (seconds + 120) * 1000,
-  );
-  const m = lab.measured;
-  const roomEvents = m.dashboardHistory / lab.wall;
-  const delivered = m.messages / lab.wall;
-  process.stdout.write(
-    [
-      'lab server',
-      `  connections        ${lab.connections} (${lab.dropped} dropped, ${lab.failures} loop errors)`,
-      `  loops              ${m.iterations} (${f1(m.iterations / lab.wall)}/s: handshake, data both ways, close, reset)`,
-      `  room events/s      ${k(roomEvents)} (segment frames + JSON events, each room's history)`,
-      `  messages/s         ${k(delivered)} delivered to all clients`,
-      `  call → peer        p50 ${f1(pct(lab.peerLat, 50))} ms  p99 ${f1(pct(lab.peerLat, 99))} ms  (${lab.peerLat.length} calls)`,
-      `  call → dashboard   p50 ${f1(pct(lab.dashLat, 50))} ms  p99 ${f1(pct(lab.dashLat, 99))} ms  (${lab.dashLat.length} calls)`,
-      `  call round trip    p50 ${f1(pct(lab.rtts, 50))} ms  p99 ${f1(pct(lab.rtts, 99))} ms (request to its ok, on the busy connections)`,
-      `  idle ping          p50 ${f1(pct(lab.pings, 50))} ms  p99 ${f1(pct(lab.pings, 99))} ms (one extra connection, every 20 ms)`,
-      `  server CPU         ${f1(lab.stats.cpuPct)} % of one core (clients: ${f1(m.clientCpuPct)} %)`,
-      `  server memory      rss ${f1(lab.stats.rssMB)} MB (peak ${f1(lab.stats.maxRssMB)} MB), heap ${f1(lab.stats.heapMB)} MB`,
-      `  loop delay         server p50 ${f1(lab.stats.lagP50)} ms  p99 ${f1(lab.stats.lagP99)} ms; clients p50 ${f1(m.clientLagP50)} ms  p99 ${f1(m.clientLagP99)} ms`,
-      `  server stalls      ${lab.stats.stalls.count} over 50 ms, longest ${f1(lab.stats.stalls.longestMs)} ms: ${f1(lab.stats.stalls.busyMs)} ms busy, ${f1(lab.stats.stalls.waitingMs)} ms waiting for a CPU`,
-      `  machine load       ${loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' ')} (1/5/15-min load average on ${cpus().length} cores)`,
-      '',
-    ].join('\n'),
-  );
-  if (lab.sample.length === 0) {
+  const labs: LabRun[] = [];
+  let bad = false;
+  for (const persist of runs) {
+    const lab = await labPhase(seconds, roomCount, persist);
+    labs.push(lab);
+    process.stdout.write(reportLab(lab).join('\n'));
+    for (const d of lab.dashboards)
+      if (d.missing.length > 0) {
+        bad = true;
+        process.stdout.write(
+          `FAILED: the dashboard of class ${d.code} did not show ${d.missing.length} of its ${d.rooms} rooms:\n    ${d.missing.slice(0, 10).join('\n    ')}\n`,
+        );
+      }
+    if (lab.stuck + lab.failures > 0) {
+      bad = true;
+      process.stdout.write(`FAILED: ${lab.stuck} stuck loops and ${lab.failures} loop errors\n`);
+    }
+  }
+  if (labs.length === 2) {
+    const [off, on] = labs as [LabRun, LabRun];
+    const rate = (l: LabRun) => l.measured.messages / l.wall;
+    process.stdout.write(
+      [
+        'persistence effect (with ÷ without)',
+        `  messages/s         ${(rate(on) / rate(off)).toFixed(2)}×   loops/s ${(on.measured.iterations / on.wall / (off.measured.iterations / off.wall)).toFixed(2)}×`,
+        `  call → peer p99    ${f1(pct(on.peerLat, 99))} ms vs ${f1(pct(off.peerLat, 99))} ms; server CPU ${f1(on.stats.cpuPct)} % vs ${f1(off.stats.cpuPct)} %`,
+        '',
+      ].join('\n'),
+    );
+  }
+  const sample = labs.find((l) => l.sample)?.sample;
+  if (!sample) {
     process.stdout.write('no room finished two loops: no sample for the bare-ws ceiling\n');
     process.exit(1);
   }
-  const bare = await barePhase(seconds, roomCount, lab.sample);
+  const bare = await barePhase(seconds, roomCount, sample);
   const ceiling = bare.messages / bare.wall;
   process.stdout.write(
     [
-      `bare ws ceiling (same ${lab.sample.length}-message loop, same connections)`,
+      `bare ws ceiling (one loop as each receiver got it: ${sample.A.length} messages to A, ${sample.B.length} to B, ${sample.dash.length} to a dashboard; same connections)`,
       `  messages/s         ${k(ceiling)} delivered`,
-      `  server CPU         ${f1(bare.stats.cpuPct)} % of one core`,
-      `ratio                ${(delivered / ceiling).toFixed(2)}× the bare-ws ceiling`,
+      `  server CPU         ${f1(bare.stats.cpuPct)} % of one core (clients: ${f1(bare.clientCpuPct)} %)`,
+      ...labs.map(
+        (l) =>
+          `ratio                ${(l.measured.messages / l.wall / ceiling).toFixed(2)}× the bare-ws ceiling (${l.persist ? 'with' : 'without'} persistence)`,
+      ),
+      `  machine load       ${load()}`,
       '',
     ].join('\n'),
   );
-  clearTimeout(watchdog2);
-  process.exit(0);
+  clearTimeout(watchdog);
+  process.exit(bad ? 1 : 0);
 }
 
-if (process.argv.includes('--serve-lab')) void serveLab();
+const dataFlag = process.argv.indexOf('--data');
+if (process.argv.includes('--serve-lab'))
+  void serveLab(dataFlag >= 0 ? process.argv[dataFlag + 1] : undefined);
 else if (process.argv.includes('--serve-bare'))
   void serveBare(process.argv[process.argv.indexOf('--serve-bare') + 1]!);
 else void main();
