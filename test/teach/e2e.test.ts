@@ -3,14 +3,16 @@
  * "lose the third closing segment"; two students join, pair up (the instructor seats them) and
  * complete it; the dashboard shows 100 % and the class summary CSV lists it. Student A is a real
  * page: it sees the exercise panel, answers both questions there and watches its progress bar
- * reach 100 %; the dashboard's room card opens a read-only watch of the room's timeline.
+ * reach 100 %; clicking a goal highlights the segments that prove it on the ladder. The
+ * dashboard's room card opens a read-only watch of the room's timeline: no seat, no control that
+ * changes the room, the goals' evidence highlighted there too.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { closeAll, connect, request } from '../server/helpers.ts';
-import { KEY, launch, person, shot, startServer } from '../web/browser.ts';
+import { KEY, ladder, launch, person, shot, startServer } from '../web/browser.ts';
 import { seen, solveLoseThird } from './helpers.ts';
 
 let app: FastifyInstance | undefined;
@@ -87,6 +89,33 @@ it('instructor assigns lose-third, a pair completes it, the dashboard reaches 10
   expect(await panel.locator('.goal.unmet').count()).toBe(0);
   await panel.getByText('Exercise complete').waitFor();
   await shot(student.page, 'teach-student-complete');
+
+  // The lost FIN and its retransmission, pointed out on the ladder from the goal.
+  const legend = student.page.locator('tcp-timeline [data-testid=ladder-highlight]');
+  expect(await legend.count()).toBe(0);
+  expect((await ladder(student.page)).filter((l) => l.endsWith('◆'))).toEqual([]);
+  const goal = panel.locator('li[data-goal="fin-retransmitted"] button.goal-link');
+  expect(await goal.getAttribute('aria-pressed')).toBe('false');
+  await goal.click();
+  await expect.poll(() => goal.getAttribute('aria-pressed')).toBe('true');
+  await legend.waitFor();
+  const said = (await legend.textContent())!;
+  expect(said).toContain('B retransmitted the lost FIN when its retransmission timer fired');
+  expect(said).toMatch(/#\d+ FIN,ACK from B \(dropped at t=[\d.]+ ms\); #\d+ FIN,ACK from B \(sent at/);
+  expect(await legend.getAttribute('role')).toBe('status');
+  const marked = (await ladder(student.page)).filter((l) => l.endsWith('◆'));
+  expect(marked).toHaveLength(2);
+  expect(marked[0]).toMatch(/^#\d+ B→A .*FIN.* · dropped · ◆$/);
+  expect(marked[1]).toMatch(/^#\d+ B→A .*FIN.* · arrived · ◆$/);
+  expect(await panel.locator('[data-testid=goal-evidence] li').count()).toBe(2);
+  await shot(student.page, 'teach-student-highlight');
+  // Another goal: the state change is a moment on A's line, the segment the FIN that caused it.
+  await panel.locator('li[data-goal="a-waited"] button.goal-link').click();
+  await expect.poll(() => legend.textContent()).toContain('A going FIN-WAIT-2 → TIME-WAIT');
+  expect((await ladder(student.page)).filter((l) => l.endsWith('◆'))).toEqual([marked[1]]);
+  // Clicking it again clears it.
+  await panel.locator('li[data-goal="a-waited"] button.goal-link').click();
+  await expect.poll(() => legend.count()).toBe(0);
   expect(student.errors).toEqual([]);
 
   await expect.poll(() => card.locator('.percent').textContent(), { timeout: 15_000 }).toBe('100 %');
@@ -101,15 +130,47 @@ it('instructor assigns lose-third, a pair completes it, the dashboard reaches 10
   expect(csv).toMatch(/lose-third,[^\r\n]*,true,100,4\/4,2\/2,true,/);
   expect(t.errors).toEqual([]);
 
-  // The room card's "watch" link: the room's whole timeline, read-only (no seat).
+  // The room card's "watch" link: the room's whole timeline, read-only (no seat, no controls).
+  const roomInfo = () => app!.lab.rooms.get(room)!.info();
+  const before = roomInfo();
   const href = (await card.locator('a.watch').getAttribute('href'))!;
   const watcher = await t.ctx.newPage();
+  watcher.on('pageerror', (e) => t.errors.push(`watch pageerror: ${e.message}`));
   await watcher.goto(`${http}${href}`);
   await watcher.locator('tcp-room tcp-timeline').waitFor();
   await expect.poll(() => watcher.locator('tcp-exercise-panel .pct').textContent()).toBe('100 %');
-  await expect
-    .poll(() => watcher.locator('tcp-exercise-panel button[type="submit"]').first().isDisabled())
-    .toBe(true);
   expect(new URL(watcher.url()).searchParams.has('key')).toBe(false);
+  const head = watcher.locator('tcp-room header');
+  await expect.poll(() => head.textContent()).toContain('Watching (read-only)');
+  expect(await head.textContent()).toContain('2 here');
+  expect(roomInfo().seats).toEqual(before.seats);
+  expect(roomInfo().people).toBe(before.people);
+  // Nothing that changes the room: no clock controls, no network tab, no answers, no seat to take.
+  expect(
+    await watcher
+      .locator('tcp-room header .clock button:visible, tcp-room header .clock select:visible')
+      .count(),
+  ).toBe(0);
+  expect(await watcher.locator('tcp-room #tab-network').count()).toBe(0);
+  expect(
+    await watcher.locator('tcp-exercise-panel button[type="submit"], tcp-exercise-panel input').count(),
+  ).toBe(0);
+  await watcher.locator('tcp-exercise-panel [data-question="who-repairs"] .fb.correct').waitFor();
+  expect(
+    await watcher.locator('tcp-endpoint button:visible', { hasText: /take|socket|connect|close/i }).count(),
+  ).toBe(0);
+  expect(await watcher.locator('tcp-room button', { hasText: /leave/i }).count()).toBe(0);
+  // Space (pause or resume) does nothing: the room's clock is as it was.
+  const running = app!.lab.rooms.get(room)!.clock().running;
+  await watcher.locator('tcp-timeline .wrap').focus();
+  await watcher.keyboard.press('Space');
+  expect(app!.lab.rooms.get(room)!.clock().running).toBe(running);
+  // The goals' evidence on the watcher's ladder too.
+  await watcher.locator('tcp-exercise-panel li[data-goal="fin-lost"] button.goal-link').click();
+  await watcher.locator('tcp-timeline [data-testid=ladder-highlight]').waitFor();
+  expect((await ladder(watcher)).filter((l) => l.endsWith('◆'))).toEqual([marked[0]]);
   await shot(watcher, 'teach-watch');
+  expect(roomInfo().seats).toEqual(before.seats);
+  expect(roomInfo().people).toBe(before.people);
+  expect(t.errors).toEqual([]);
 }, 120_000);

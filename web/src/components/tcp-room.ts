@@ -547,7 +547,7 @@ export class TcpRoom extends LitElement {
             : mine.length === 1
               ? t('room.youSeat', { seat: mine[0]! })
               : this.watching
-                ? html`<strong>👁 ${tt('watchingShort')}</strong>`
+                ? html`<strong>${tt('watchingShort')}</strong>`
                 : this.actions
                   ? t('room.youObserve')
                   : ''

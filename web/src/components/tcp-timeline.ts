@@ -214,7 +214,7 @@ export class TcpTimeline extends LitElement {
       .hl-legend {
         position: absolute;
         z-index: 3;
-        top: 50px;
+        bottom: 8px;
         left: 50%;
         transform: translateX(-50%);
         max-width: min(70%, 60ch);

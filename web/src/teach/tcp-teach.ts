@@ -4,6 +4,9 @@
  * the class or a room, pairs students (seat.assign), and shows a live grid of every room (pair,
  * endpoint states, progress 进度, alerts) fed by `class.state` and `class.exercises` pushes, with
  * step-in actions (pause/resume, drop the next FIN, reset) and the class summary with CSV export.
+ * A room's name opens a read-only watch of its timeline in a new tab (`/?watch=`, `room.watch`):
+ * no seat, not counted among the room's people, no control that changes it; stepping in is done
+ * here, with this page's instructor connection.
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
@@ -139,6 +142,16 @@ export class TcpTeach extends LitElement {
         gap: 4px;
         flex-wrap: wrap;
         margin-top: 6px;
+      }
+      .step-in {
+        align-items: center;
+        border-top: 1px dashed #cbd5e1;
+        padding-top: 6px;
+      }
+      .step-label {
+        font-size: 0.85rem;
+        font-weight: 600;
+        color: #334155;
       }
       table {
         border-collapse: collapse;
@@ -390,7 +403,7 @@ export class TcpTeach extends LitElement {
     return html`<article class="card ${st?.alerts.length ? 'alert' : ''}" role="listitem" data-room=${r.room} aria-label=${r.name}>
       <h3>
         <a class="watch" href=${`/?watch=${r.room}&key=${encodeURIComponent(this.key)}`} target="_blank"
-          aria-label=${`${tt('watch')}: ${r.name}`} title=${tt('watch')}>${r.name} ↗</a>
+          aria-label=${`${tt('watch')}: ${r.name}`} title=${`${tt('watch')} — ${tt('watchNote')}`}>${r.name} ↗</a>
       </h3>
       ${seat('A')} ${seat('B')}
       <div class="states">A: ${st?.states.A.join(', ') || '—'} · B: ${st?.states.B.join(', ') || '—'}</div>
@@ -412,7 +425,8 @@ export class TcpTeach extends LitElement {
           ${tt('assignRoom')}
         </button>
       </div>
-      <div class="actions">
+      <div class="actions step-in" role="group" aria-label=${`${tt('stepIn')}: ${r.name}`} title=${tt('stepInNote')}>
+        <span class="step-label">${tt('stepIn')}:</span>
         <button class="btn small" @click=${() => this.act({ type: 'clock.pause', room: r.room })}>${tt('pause')}</button>
         <button class="btn small" @click=${() => this.act({ type: 'clock.resume', room: r.room })}>${tt('resume')}</button>
         <button class="btn small" @click=${() => this.act({ type: 'fault.add', room: r.room, rule: { flags: ['FIN'], action: 'drop', label: 'instructor' } })}>
