@@ -96,7 +96,14 @@ it('instructor assigns lose-third, a pair completes it, the dashboard reaches 10
   expect((await ladder(student.page)).filter((l) => l.endsWith('◆'))).toEqual([]);
   const goal = panel.locator('li[data-goal="fin-retransmitted"] button.goal-link');
   expect(await goal.getAttribute('aria-pressed')).toBe('false');
+  // Zoomed in, the ladder is taller than its view and follows the present, far below the FINs.
+  const room_ = student.page.locator('tcp-room');
+  for (let k = 0; k < 6; k++) await room_.getByRole('button', { name: 'Zoom in' }).click();
+  const follow = room_.locator('.scrub button', { hasText: 'Follow live' });
+  expect(await follow.count()).toBe(0);
   await goal.click();
+  // The ladder scrolled back to them: it no longer follows the present.
+  await follow.waitFor();
   await expect.poll(() => goal.getAttribute('aria-pressed')).toBe('true');
   await legend.waitFor();
   const said = (await legend.textContent())!;
