@@ -184,6 +184,19 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Length of `b` without a UTF-8 character cut in half at its end (a prefix of longer text). */
+function wholeUtf8(b: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, b.length); back++) {
+    const c = b[b.length - back]!;
+    if ((c & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > back ? b.length - back : b.length;
+  }
+  return b.length;
+}
+
 /** Bytes of a result's text kept for display (a recv() may return 64 KiB). */
 const PREVIEW_BYTES = 96;
 
@@ -207,9 +220,9 @@ export function resultBytes(value: unknown): { len: number; text?: string } | un
     let text: string | undefined;
     try {
       const bin = atob(head);
-      const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-      // `stream: true` tolerates a character cut in half at the end of the prefix
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: more });
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      text = UTF8.decode(more ? bytes.subarray(0, wholeUtf8(bytes)) : bytes);
       if (more) text += '…';
     } catch {
       text = undefined;

@@ -116,7 +116,10 @@ const FATE_KEYS = ['sent', 'arrived', 'dropped', 'held', 'duplicated', 'released
 export class SegmentTable {
   readonly list: Segment[] = [];
   private readonly byId = new Map<number, Segment>();
+  /** Directions of segments whose header could not be read, by sender. */
   private readonly dirs = new Map<string, DirState>();
+  /** Directions by `srcPort * 65536 + dstPort`, then addresses. */
+  private readonly dirsByPorts = new Map<number, Array<{ src: number; dst: number; dir: DirState }>>();
   /** Bumped on every change, for renderers. */
   version = 0;
 
@@ -129,17 +132,28 @@ export class SegmentTable {
   }
 
   private dir(h: RawHeader | undefined, from: Side, reverse = false): DirState {
-    const key = h
-      ? reverse
-        ? `${h.dst}:${h.dstPort}>${h.src}:${h.srcPort}`
-        : `${h.src}:${h.srcPort}>${h.dst}:${h.dstPort}`
-      : `?${reverse ? (from === 'A' ? 'B' : 'A') : from}`;
-    let d = this.dirs.get(key);
-    if (!d) {
-      d = newDir();
-      this.dirs.set(key, d);
+    if (!h) {
+      const key = `?${reverse ? (from === 'A' ? 'B' : 'A') : from}`;
+      let d = this.dirs.get(key);
+      if (!d) {
+        d = newDir();
+        this.dirs.set(key, d);
+      }
+      return d;
     }
-    return d;
+    // Looked up twice per segment: by ports first (numbers, no string to build), then addresses.
+    const src = reverse ? h.dst : h.src;
+    const dst = reverse ? h.src : h.dst;
+    const ports = reverse ? h.dstPort * 65536 + h.srcPort : h.srcPort * 65536 + h.dstPort;
+    let list = this.dirsByPorts.get(ports);
+    if (!list) {
+      list = [];
+      this.dirsByPorts.set(ports, list);
+    }
+    for (const e of list) if (e.src === src && e.dst === dst) return e.dir;
+    const dir = newDir();
+    list.push({ src, dst, dir });
+    return dir;
   }
 
   /** Adds one frame (`cut`: its payload is not here yet); returns the segment it belongs to. */

@@ -53,6 +53,8 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+const UTF8 = new TextDecoder();
+
 /** The query that asks for the headers-first replay (server/lab/feed.ts). */
 const HEADERS_FIRST = 'replay=headers-first';
 
@@ -133,13 +135,12 @@ export class LabClient {
         // A chunk of history: the same messages, packed into one (shared/protocol/bundle.ts).
         const r = decodeBundle(bytes);
         if (!r.ok) return;
-        const text = new TextDecoder();
         for (const e of r.entries) {
           if (this.ws !== ws) return;
           if (e.kind === ENTRY.frame) this.handlers.onFrame(e.data);
           else if (e.kind === ENTRY.frameCut) this.handlers.onFrame(e.data, true);
           else if (e.kind === ENTRY.frameWhole) this.handlers.onWholeFrame?.(e.data);
-          else this.onText(text.decode(e.data));
+          else this.onText(UTF8.decode(e.data));
         }
         return;
       }
