@@ -75,11 +75,12 @@ export function checkLinkPatch(patch: unknown, path: string): string[] {
   return problems;
 }
 
-/** What the link decided for one segment entering it. */
-export type LinkVerdict =
-  | { kind: 'queue-full' }
-  | { kind: 'lost'; txEnd: number }
-  | { kind: 'deliver'; arrival: number; reordered: boolean };
+/**
+ * What the link decided for one segment entering it: its arrival time (>= 0), or one of these
+ * negative verdicts. A number rather than an object: the link decides once per packet.
+ */
+export const QUEUE_FULL = -1;
+export const LOST = -2;
 
 /** Mutable state of one direction. */
 export class LinkDirection {
@@ -120,25 +121,24 @@ export class LinkDirection {
    * `random` says whether random loss, reordering and jitter apply (false for copies made by
    * fault rules and for segments released from hold, whose fate someone chose explicitly).
    */
-  transmit(now: number, size: number, random: boolean): LinkVerdict {
+  transmit(now: number, size: number, random: boolean): number {
     const s = this.settings;
     let txEnd = now;
     if (s.rateBps > 0) {
-      if (this.backlog(now) > s.queuePackets) return { kind: 'queue-full' };
+      if (this.backlog(now) > s.queuePackets) return QUEUE_FULL;
       const start = Math.max(this.busyUntil, now);
       txEnd = start + (size * 8000) / s.rateBps;
       this.busyUntil = txEnd;
       this.txEnds.push(txEnd);
     }
-    if (random && s.loss > 0 && this.rng.chance(s.loss)) return { kind: 'lost', txEnd };
+    if (random && s.loss > 0 && this.rng.chance(s.loss)) return LOST;
     let arrival = txEnd + s.delayMs;
     if (random && s.jitterMs > 0) arrival += this.rng.uniform(0, s.jitterMs);
-    if (random && s.reorder > 0 && this.rng.chance(s.reorder)) {
-      return { kind: 'deliver', arrival: arrival + s.reorderMs, reordered: true };
-    }
+    // A reordered segment is held back; later ones may overtake it.
+    if (random && s.reorder > 0 && this.rng.chance(s.reorder)) return arrival + s.reorderMs;
     if (arrival < this.lastArrival) arrival = this.lastArrival;
     this.lastArrival = arrival;
-    return { kind: 'deliver', arrival, reordered: false };
+    return arrival;
   }
 
   /** Whether the random duplication draw says "copy this one". */

@@ -15,7 +15,7 @@ import type { Packet } from '../tcp/packet.ts';
 import type { CallRequest, CallResult, HostEvent, SendReason } from '../tcp/types.ts';
 import { EventQueue } from './event-queue.ts';
 import { ActiveRule, type FaultRule, type SegmentFacts } from './faults.ts';
-import { DEFAULT_LINK, LinkDirection, type LinkSettings } from './link.ts';
+import { DEFAULT_LINK, LinkDirection, type LinkSettings, LOST, QUEUE_FULL } from './link.ts';
 import { Rng } from './rng.ts';
 import {
   type JsonValue,
@@ -97,7 +97,8 @@ interface Route {
 }
 
 /** A segment the network is carrying. */
-interface InFlight {
+/** A segment on its way; it is its own queue item (kind DELIVER, `seg` itself) while on the wire. */
+interface InFlight extends QueueItem {
   id: number;
   from: HostEntry;
   to: HostEntry | undefined;
@@ -241,7 +242,9 @@ export class Network {
     for (const spec of opts.hosts) {
       if (this.hostsByName.has(spec.name)) throw new Error(`duplicate host name ${spec.name}`);
       if (this.hostsByAddr.has(spec.addr)) throw new Error(`duplicate host address ${spec.addr}`);
-      const config = this.bench ? { ...(spec.config ?? {}), traceTimers: false } : spec.config;
+      const config = this.bench
+        ? { ...(spec.config ?? {}), traceTimers: false, traceCalls: false }
+        : spec.config;
       const entry: HostEntry = {
         name: spec.name,
         addr: spec.addr,
@@ -630,6 +633,13 @@ export class Network {
       route: to ? this.route(from, to) : undefined,
       sentAt: t,
       arriveAt: undefined,
+      t: 0,
+      seq: 0,
+      kind: DELIVER,
+      seg: undefined,
+      host: undefined,
+      token: 0,
+      fn: undefined,
     };
     const stats = seg.route ? seg.route.stats : this.stats(from.name, toName);
     stats.sent++;
@@ -699,28 +709,23 @@ export class Network {
 
   private enterLink(seg: InFlight, route: Route, random: boolean, extraDelay: number): void {
     const stats = route.stats;
-    const v = route.dir.transmit(this.nowMs, seg.size, random);
-    if (v.kind === 'queue-full') {
+    const arrival = route.dir.transmit(this.nowMs, seg.size, random);
+    if (arrival === QUEUE_FULL) {
       stats.dropped.queueFull++;
       this.segmentEvent(seg, 'drop', { reason: 'queue-full' });
       return;
     }
-    if (v.kind === 'lost') {
+    if (arrival === LOST) {
       stats.dropped.loss++;
       this.segmentEvent(seg, 'drop', { reason: 'loss' });
       return;
     }
-    seg.arriveAt = v.arrival + extraDelay;
+    seg.arriveAt = arrival + extraDelay;
     if (!this.bench) this.flying.set(seg.id, seg);
-    this.queue.push({
-      t: seg.arriveAt,
-      seq: 0,
-      kind: DELIVER,
-      seg,
-      host: undefined,
-      token: 0,
-      fn: undefined,
-    });
+    seg.t = seg.arriveAt;
+    seg.kind = DELIVER;
+    seg.seg = seg;
+    this.queue.push(seg);
   }
 
   private deliver(seg: InFlight): void {

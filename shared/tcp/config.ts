@@ -77,6 +77,11 @@ export interface TcpConfig {
   synWindow: number;
   /** Emit timer set/cancel and cc events. Off in the benchmark, where only transmits matter. */
   traceTimers: boolean;
+  /**
+   * Emit a `call` event for every socket call (`return` events always come). Off in the
+   * benchmark, whose application reacts to returns only.
+   */
+  traceCalls: boolean;
 }
 
 export const LINUX_DEFAULTS: TcpConfig = {
@@ -114,6 +119,7 @@ export const LINUX_DEFAULTS: TcpConfig = {
   byteCounting: true,
   synWindow: 65_535,
   traceTimers: true,
+  traceCalls: true,
 };
 
 /**

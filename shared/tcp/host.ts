@@ -475,16 +475,17 @@ export class Host implements SocketHost {
     this.now = Math.max(this.now, now);
     const callId = this.nextCallId++;
     const pid = req.pid ?? 1;
-    const fd = 'fd' in req ? req.fd : undefined;
-    const args: Record<string, unknown> = {};
-    for (const k in req) {
-      if (k === 'op' || k === 'pid') continue;
-      const v = (req as unknown as Record<string, unknown>)[k];
-      args[k] = v instanceof Uint8Array ? describeBytes(v) : v;
+    if (this.config.traceCalls) {
+      const args: Record<string, unknown> = {};
+      for (const k in req) {
+        if (k === 'op' || k === 'pid') continue;
+        const v = (req as unknown as Record<string, unknown>)[k];
+        args[k] = v instanceof Uint8Array ? describeBytes(v) : v;
+      }
+      const callEv: HostEvent = { type: 'call', t: this.now, host: this.name, pid, callId, op: req.op, args };
+      if ('fd' in req) callEv.fd = req.fd;
+      this.events.push(callEv);
     }
-    const callEv: HostEvent = { type: 'call', t: this.now, host: this.name, pid, callId, op: req.op, args };
-    if (fd !== undefined) callEv.fd = fd;
-    this.events.push(callEv);
 
     let result: CallResult | undefined;
     let wait: Wait | undefined;
@@ -542,9 +543,6 @@ export class Host implements SocketHost {
     }
     const sock = table.get(req.fd);
     if (!sock) return { result: err('EBADF', `descriptor ${req.fd} is not open in process ${pid}`) };
-    const w = (): { wait: Wait } => ({
-      wait: { callId, pid, req, sock, fd: req.fd, startedAt: this.now, sent: 0 },
-    });
     switch (req.op) {
       case 'bind':
         return { result: this.bind(sock, req.port, req.addr) };
@@ -553,12 +551,14 @@ export class Host implements SocketHost {
       case 'connect': {
         const r = this.connect(sock, req.addr, req.port);
         if (r) return { result: r };
-        return sock.nonblocking ? { result: err('EINPROGRESS') } : w();
+        return sock.nonblocking
+          ? { result: err('EINPROGRESS') }
+          : { wait: this.newWait(callId, pid, req, sock) };
       }
       case 'accept':
       case 'recv':
       case 'send': {
-        const wait = w().wait;
+        const wait = this.newWait(callId, pid, req, sock);
         const r = this.attempt(wait, table);
         if (r) return { result: r };
         if (sock.nonblocking) {
@@ -568,7 +568,7 @@ export class Host implements SocketHost {
         return { wait };
       }
       case 'close':
-        return this.close(sock, table, req.fd, w);
+        return this.close(sock, table, req.fd, () => ({ wait: this.newWait(callId, pid, req, sock) }));
       case 'shutdown':
         return { result: this.shutdown(sock, req.how) };
       case 'dup': {
@@ -583,6 +583,10 @@ export class Host implements SocketHost {
       case 'getsockopt':
         return { result: this.getsockopt(sock, req.opt) };
     }
+  }
+
+  private newWait(callId: number, pid: number, req: CallRequest & { fd: number }, sock: TcpSocket): Wait {
+    return { callId, pid, req, sock, fd: req.fd, startedAt: this.now, sent: 0 };
   }
 
   private bind(sock: TcpSocket, port: number, addr?: number): CallResult {

@@ -49,6 +49,11 @@ const SYNCHRONIZED: ReadonlySet<TcpState> = new Set([
 /** States in which arriving data is delivered to the application (RFC 9293 §3.10.7.4, seventh). */
 const RECEIVES_DATA: ReadonlySet<TcpState> = new Set(['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2']);
 
+/** The payload of a segment without data, shared: a zero-length array holds nothing to change. */
+const NO_PAYLOAD = new Uint8Array(0);
+/** The options of a segment without any, shared (frozen, so nothing can add to it by mistake). */
+const NO_OPTIONS = Object.freeze([]) as unknown as TcpOption[];
+
 /** MSS assumed when the peer sends none (RFC 9293 §3.7.1; Linux TCP_MSS_DEFAULT). */
 const DEFAULT_PEER_MSS = 536;
 /** Bytes of the timestamps option with its two NOPs. */
@@ -369,6 +374,7 @@ export class TcpSocket {
   }
 
   private dataOptions(now: number, withSack: boolean): TcpOption[] {
+    if (!this.tsOk && !(withSack && this.sackOk && this.rcv.hasOoo)) return NO_OPTIONS;
     const opts: TcpOption[] = [];
     if (this.tsOk)
       opts.push(
@@ -389,10 +395,7 @@ export class TcpSocket {
 
   /** A segment with no data: a pure ACK, or RST. */
   sendControl(now: number, flags: number, seq: number, why: SendReason): void {
-    this.emit(
-      this.buildPacket(flags, seq, new Uint8Array(0), this.dataOptions(now, (flags & RST) === 0)),
-      why,
-    );
+    this.emit(this.buildPacket(flags, seq, NO_PAYLOAD, this.dataOptions(now, (flags & RST) === 0)), why);
   }
 
   /**
@@ -885,7 +888,7 @@ export class TcpSocket {
     // "retransmission" reaching past SND.MAX would be ACKed beyond SND.MAX, and that ACK dropped.
     const sentEnd = seqLe(this.sndMax, this.dataEnd) ? this.sndMax : this.dataEnd;
     const len = Math.max(0, Math.min(this.sendMss, seqDiff(sentEnd, seq)));
-    const payload = len > 0 ? this.sendq.peek(offset, len) : new Uint8Array(0);
+    const payload = len > 0 ? this.sendq.peek(offset, len) : NO_PAYLOAD;
     let flags = ACK;
     // A retransmission carries the PSH its bytes went out with.
     if (len > 0 && this.holdsPushMark(seq, seqAdd(seq, len))) flags |= PSH;
@@ -1082,7 +1085,7 @@ export class TcpSocket {
         // A FIN of its own (it takes no window).
         const why: SendReason = isRexmit ? 'retransmit-rto' : 'fin';
         this.emit(
-          this.buildPacket(ACK | FIN, seq, new Uint8Array(0), this.dataOptions(now, true)),
+          this.buildPacket(ACK | FIN, seq, NO_PAYLOAD, this.dataOptions(now, true)),
           why,
           isRexmit ? Math.max(1, this.retries) : undefined,
         );

@@ -66,11 +66,19 @@ describe('ByteQueue', () => {
         fc.array(
           fc.oneof(
             fc.record({ push: fc.integer({ min: 0, max: 5000 }) }),
+            fc.record({ push: fc.integer({ min: 0, max: 8 }) }),
+            fc.record({ share: fc.integer({ min: 0, max: 5000 }) }),
             fc.record({ take: fc.integer({ min: 0, max: 6000 }) }),
+            fc.record({
+              peek: fc.tuple(fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 6000 })),
+            }),
+            fc.record({ drop: fc.integer({ min: 0, max: 6000 }) }),
           ),
+          // Long enough for many small chunks, so the chunk list compacts.
+          { maxLength: 400 },
         ),
         (ops) => {
-          const q = new ByteQueue(16);
+          const q = new ByteQueue();
           const model: number[] = [];
           // What every take() returned, with the bytes it held: later pushes and takes (which
           // reuse the ring and the copy slab) must never change them.
@@ -82,6 +90,16 @@ describe('ByteQueue', () => {
               q.push(chunk);
               model.push(...chunk);
               chunk.fill(0xee);
+            } else if ('share' in op) {
+              const chunk = Uint8Array.from({ length: op.share }, () => next++ & 0xff);
+              q.pushShared(chunk);
+              model.push(...chunk);
+            } else if ('peek' in op) {
+              const [offset, len] = op.peek;
+              expect([...q.peek(offset, len)]).toEqual(model.slice(offset, offset + len));
+            } else if ('drop' in op) {
+              q.drop(op.drop);
+              model.splice(0, op.drop);
             } else {
               const got = q.take(op.take);
               const want = model.splice(0, op.take);
@@ -94,6 +112,30 @@ describe('ByteQueue', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+  test('keeps its bytes while many small chunks come and go', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 6 })), {
+          minLength: 200,
+          maxLength: 600,
+        }),
+        (steps) => {
+          // Small writes read back in small pieces: hundreds of chunks pass through the queue.
+          const q = new ByteQueue();
+          const model: number[] = [];
+          let next = 0;
+          for (const [push, take] of steps) {
+            const chunk = Uint8Array.from({ length: push }, () => next++ & 0xff);
+            q.push(chunk);
+            model.push(...chunk);
+            expect([...q.take(take)]).toEqual(model.splice(0, take));
+            expect([...q.peek(0, 8)]).toEqual(model.slice(0, 8));
+          }
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });
