@@ -3,18 +3,21 @@
  * log, then skipped), creates the ExerciseService, hooks it to every room's trace and resets,
  * and makes it reachable from the gateway (`exercisesOf(lab)`) and routes (`app.exercises`).
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Catalogue, loadCatalogue } from './catalogue.ts';
 import { setExercises } from './handlers.ts';
 import { ExerciseService, type ExerciseServiceOptions } from './service.ts';
-import { type ExerciseStore, FileExerciseStore, MemoryExerciseStore } from './store.ts';
+import { type ExerciseStore, MemoryExerciseStore } from './store.ts';
 
 export interface ExercisesOptions extends ExerciseServiceOptions {
   /** Folder of exercise files; default `exercises/`. */
   dir?: string;
-  /** Where progress is kept; default `exercise-progress.json` in the server's data folder, or memory without one. */
+  /**
+   * Where progress is kept: `buildApp` passes the lab's database (server/persistence/progress.ts)
+   * when the server has a data folder; default memory.
+   */
   store?: ExerciseStore;
   /** Where problems with exercise files go; default stderr. */
   report?: (line: string) => void;
@@ -38,10 +41,7 @@ async function exercisesPlugin(app: FastifyInstance, opts: { options?: Exercises
     report(line);
     app.log.warn({ dir }, line);
   });
-  const dataDir = (app.config as { dataDir?: string }).dataDir;
-  const store =
-    o.store ??
-    (dataDir ? new FileExerciseStore(join(dataDir, 'exercise-progress.json')) : new MemoryExerciseStore());
+  const store = o.store ?? new MemoryExerciseStore();
   const svc = new ExerciseService(app.lab, catalogue, store, {
     ...o,
     log: app.log,

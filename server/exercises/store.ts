@@ -1,8 +1,12 @@
 /**
  * Where exercise assignments, answers and progress are kept so they survive a restart. A small
- * interface: the persistence layer (server/persistence/) can provide one; without it the server
- * uses a JSON file in the data folder (or memory in tests). Goal results are never stored: they
- * are recomputed from the room's trace, which the room rebuilds by replay after a restart.
+ * interface: a server with a data folder keeps them in its SQLite database, with the rest of the
+ * lab (server/persistence/progress.ts, docs/persistence.md); without one, in memory (tests).
+ * Goal results are never stored: they are recomputed from the room's trace, which the room
+ * rebuilds by replay after a restart.
+ *
+ * `FileExerciseStore` is the JSON file earlier versions kept (`exercise-progress.json` in the data
+ * folder): the database imports it once at start.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -53,6 +57,36 @@ export interface ExerciseStore {
 
 export const emptyState = (): ExerciseState => ({ version: 1, classes: {}, rooms: {} });
 
+/**
+ * Checks that `json` is exercise progress as `ExerciseStore.save` writes it; the first problem
+ * found, naming its field, or undefined.
+ */
+export function exerciseStateProblem(json: unknown): string | undefined {
+  const isObj = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObj(json)) return 'it is not a JSON object';
+  if (json.version !== 1) return `version: expected 1, found ${JSON.stringify(json.version)}`;
+  if (!isObj(json.classes)) return 'classes: expected an object';
+  for (const [code, ex] of Object.entries(json.classes))
+    if (ex !== null && typeof ex !== 'string') return `classes.${code}: expected an exercise id or null`;
+  if (!isObj(json.rooms)) return 'rooms: expected an object';
+  for (const [id, r] of Object.entries(json.rooms)) {
+    const at = `rooms.${id}`;
+    if (!/^[1-9]\d{0,9}$/.test(id)) return `${at}: a room number expected as the key`;
+    if (!isObj(r)) return `${at}: expected an object`;
+    if (typeof r.classCode !== 'string') return `${at}.classCode: expected a string`;
+    if (typeof r.name !== 'string') return `${at}.name: expected a string`;
+    if (!Array.isArray(r.runs)) return `${at}.runs: expected an array`;
+    if (r.current !== null && !(Number.isInteger(r.current) && (r.current as number) < r.runs.length))
+      return `${at}.current: expected null or an index into runs`;
+    for (const [i, run] of r.runs.entries()) {
+      if (!isObj(run) || typeof run.exercise !== 'string' || !isObj(run.answers))
+        return `${at}.runs[${i}]: expected a run (exercise, answers…)`;
+    }
+  }
+  return undefined;
+}
+
 export class MemoryExerciseStore implements ExerciseStore {
   private data: string = JSON.stringify(emptyState());
   load(): ExerciseState {
@@ -68,9 +102,15 @@ export class FileExerciseStore implements ExerciseStore {
   constructor(readonly file: string) {}
   load(): ExerciseState {
     if (!existsSync(this.file)) return emptyState();
-    const json = JSON.parse(readFileSync(this.file, 'utf8')) as ExerciseState;
-    if (json?.version !== 1) throw new Error(`${this.file}: not an exercise progress file (version 1)`);
-    return json;
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(this.file, 'utf8'));
+    } catch (e) {
+      throw new Error(`${this.file} is not an exercise progress file: ${(e as Error).message}`);
+    }
+    const problem = exerciseStateProblem(json);
+    if (problem) throw new Error(`${this.file} is not an exercise progress file (version 1): ${problem}`);
+    return json as ExerciseState;
   }
   save(state: ExerciseState): void {
     mkdirSync(dirname(this.file), { recursive: true });

@@ -6,10 +6,10 @@
  * - What people are told: classes, sessions and their tokens, seats, rooms, every input, clock
  *   changes, and each room's position (virtual time and events run). The lab's hooks mark what
  *   changed; everything marked in one turn of the event loop is written in one transaction on
- *   `process.nextTick`. Node runs the tick queue before the microtasks, and a connection's writes
- *   leave in a microtask (connection.ts corks its socket), so what a client is told (an `ok`, a
- *   seat, an event) is committed before the bytes that tell it leave the server. A turn in which
- *   a room's clock only ran events writes one small row: its position.
+ *   `process.nextTick`. A connection's writes leave in the event loop's check phase (connection.ts
+ *   corks its socket until a `setImmediate`), after every tick queue of the turn, so what a client
+ *   is told (an `ok`, a seat, an event) is committed before the bytes that tell it leave the
+ *   server. A turn in which a room's clock only ran events writes one small row: its position.
  * - The history itself (each room's new entries as one chunk) and the positions of clocks that
  *   moved without events, once a second: the history is rebuilt by replay to the position, the
  *   stored copy is what the rebuilt one is checked against.
@@ -20,10 +20,13 @@
  * where they were.
  */
 
+import { dirname } from 'node:path';
 import type { ClockPolicy, Role, Seat } from '../../shared/protocol/messages.ts';
+import type { ExerciseState, ExerciseStore } from '../exercises/store.ts';
 import type { Lab, LabClass, LabHooks } from '../lab/lab.ts';
 import type { HistoryEntry, Room, RoomInput, RoomSetup } from '../lab/room.ts';
 import type { Session } from '../lab/session.ts';
+import { type ProgressRows, ProgressTables, progressRows } from './progress.ts';
 import {
   type Db,
   describeSqliteError,
@@ -117,6 +120,10 @@ export class Persistence {
   private report: RestoreReport | null = null;
   private readonly counters = { transactions: 0, writeMs: 0, maxWriteMs: 0, rows: 0, bytes: 0, errors: 0 };
   private lastError: string | null = null;
+  /** Exercise progress to write this turn (the service's whole state), and the rows as last written. */
+  private progressPending: ExerciseState | undefined;
+  private progressWritten: ProgressRows = new Map();
+  private readonly progress: ProgressTables;
   private readonly stmt;
   /** Runs its argument inside BEGIN … COMMIT (ROLLBACK when it throws). */
   private readonly inTransaction: <T>(fn: () => T) => T;
@@ -133,6 +140,7 @@ export class Persistence {
     this.log = log;
     const db = this.db;
     this.inTransaction = db.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T;
+    this.progress = new ProgressTables(db, this.file);
     this.stmt = {
       klass: db.prepare('INSERT OR REPLACE INTO classes (code, name, created_at) VALUES (?, ?, ?)'),
       room: db.prepare(
@@ -190,6 +198,34 @@ export class Persistence {
     };
   }
 
+  /**
+   * Where the exercises service keeps its progress: in this database, written with the lab in
+   * the transaction of the turn it changed in. `load` imports `exercise-progress.json` once (an
+   * earlier version's file) and throws a PersistenceError (the file closed) if it cannot.
+   */
+  exerciseStore(): ExerciseStore {
+    return {
+      load: () => {
+        try {
+          const done = this.progress.importLegacy(dirname(this.file));
+          if (done) this.log.warn({ file: this.file }, `persistence: ${done}`);
+          const { state, rows } = this.progress.read();
+          this.progressWritten = rows;
+          return state;
+        } catch (e) {
+          this.abort();
+          if (e instanceof PersistenceError) throw e;
+          throw new PersistenceError(this.file, describeSqliteError(this.file, e));
+        }
+      },
+      save: (state) => {
+        if (this.closed) return;
+        this.progressPending = state;
+        this.soon();
+      },
+    };
+  }
+
   /** Marks a room to write in this turn's transaction (`whole`: its state, not just its position). */
   touch(room: Room, whole = true): void {
     if (this.restoring || this.closed) return;
@@ -233,8 +269,14 @@ export class Persistence {
   private readonly flush = (): void => {
     this.scheduled = false;
     if (this.closed) return;
-    if (this.rooms.size + this.classes.length + this.sessions.size + this.goneSessions.size === 0) return;
+    const progress = this.progressPending;
+    if (
+      this.rooms.size + this.classes.length + this.sessions.size + this.goneSessions.size === 0 &&
+      progress === undefined
+    )
+      return;
     const done: Array<[Room, Written]> = [];
+    let progressNow: ProgressRows | undefined;
     const ok = this.transaction('the lab', () => {
       let rows = 0;
       let bytes = 0;
@@ -269,10 +311,16 @@ export class Persistence {
         rows += r.rows;
         bytes += r.bytes;
       }
+      if (progress) {
+        progressNow = progressRows(progress);
+        rows += this.progress.write(progressNow, this.progressWritten);
+      }
       return { rows, bytes };
     });
     if (!ok) return;
     for (const [room, w] of done) this.written.set(room, w);
+    if (progressNow) this.progressWritten = progressNow;
+    if (this.progressPending === progress) this.progressPending = undefined;
     this.classes.length = 0;
     this.sessions.clear();
     this.goneSessions.clear();
@@ -589,7 +637,7 @@ export class Persistence {
   private start(lab: Lab): void {
     this.lab = lab;
     this.timer = setInterval(() => {
-      if (this.counters.errors > 0) this.soon();
+      if (this.counters.errors > 0 || this.progressPending) this.soon();
       this.writeHistories();
     }, HISTORY_EVERY_MS);
     this.timer.unref();

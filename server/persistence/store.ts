@@ -76,6 +76,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'exercise progress (was exercise-progress.json): class assignments, each room’s runs',
+    sql: `
+      -- The exercise assigned to every room of a class (NULL: none).
+      CREATE TABLE exercise_classes (
+        class_code TEXT PRIMARY KEY,
+        exercise TEXT
+      );
+      -- Each room's exercise runs: JSON StoredRoom (server/exercises/store.ts), written when it changes.
+      CREATE TABLE exercise_rooms (
+        room_id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export class PersistenceError extends Error {

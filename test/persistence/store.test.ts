@@ -79,38 +79,88 @@ describe('a new data folder', () => {
 });
 
 describe('schema versions', () => {
-  const v2 = { version: 2, description: 'a note per class', sql: 'ALTER TABLE classes ADD COLUMN note TEXT' };
+  const latest = MIGRATIONS.at(-1)!.version;
+  const next = {
+    version: latest + 1,
+    description: 'a note per class',
+    sql: 'ALTER TABLE classes ADD COLUMN note TEXT',
+  };
 
   it('migrates an older database and keeps its data', async () => {
     const dir = await filled();
-    const store = openStore(dir, [...MIGRATIONS, v2]);
-    expect(store.migrated).toEqual([2]);
-    expect(store.version).toBe(2);
+    const store = openStore(dir, [...MIGRATIONS, next]);
+    expect(store.migrated).toEqual([latest + 1]);
+    expect(store.version).toBe(latest + 1);
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM classes').get()).toEqual({ n: 2 });
     expect(store.db.prepare('SELECT note FROM classes LIMIT 1').get()).toEqual({ note: null });
     store.db.close();
-    // The server that knows only version 1 now refuses it, naming both versions.
-    expect(await refusal(dir)).toMatch(
-      /was written by a newer TCP Lab \(schema version 2; this server knows versions up to 1\)/,
+    // The server that knows only the versions before now refuses it, naming both versions.
+    expect(await refusal(dir)).toContain(
+      `was written by a newer TCP Lab (schema version ${latest + 1}; this server knows versions up to ${latest})`,
     );
+  });
+
+  it('a version 1 database (before exercise progress) is brought to the latest version', async () => {
+    // What the first released server wrote: a lab in schema version 1.
+    const dir = tempDir();
+    const v1 = openStore(dir, MIGRATIONS.slice(0, 1));
+    expect(v1.version).toBe(1);
+    v1.db.prepare('INSERT INTO classes (code, name, created_at) VALUES (?, ?, 0)').run('OLD1', 'Old class');
+    v1.db.close();
+    const app = await start(dir);
+    expect(app.persistence!.schemaVersion).toBe(latest);
+    expect(app.lab.classes.get('OLD1')?.name).toBe('Old class');
+    app.lab
+      .createRoom(app.lab.classes.get('OLD1')!)
+      .input({ kind: 'call', host: 'A', call: { op: 'socket' } });
+    await app.close();
+    const reopened = await start(dir);
+    expect(reopened.lab.rooms.size).toBe(1);
+    await reopened.close();
+    const db = new Database(join(dir, DB_FILE), { readonly: true });
+    expect(db.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
+      MIGRATIONS.map((m) => ({ version: m.version })),
+    );
+    expect(db.prepare('SELECT COUNT(*) AS n FROM exercise_rooms').get()).toEqual({ n: 0 });
+    db.close();
   });
 
   it('a failed migration changes nothing and says so', async () => {
     const dir = await filled();
-    const bad = { version: 2, description: 'broken', sql: 'ALTER TABLE nowhere ADD COLUMN x' };
+    const bad = { version: latest + 1, description: 'broken', sql: 'ALTER TABLE nowhere ADD COLUMN x' };
     let message = '';
     try {
       openStore(dir, [...MIGRATIONS, bad]);
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toMatch(
-      /bringing the schema from version 1 to 2 failed, nothing was changed: no such table: nowhere/,
+    expect(message).toContain(
+      `bringing the schema from version ${latest} to ${latest + 1} failed, nothing was changed: no such table: nowhere`,
     );
     const app = await start(dir);
-    expect(app.persistence!.schemaVersion).toBe(1);
+    expect(app.persistence!.schemaVersion).toBe(latest);
     expect(app.lab.rooms.size).toBe(10);
     await app.close();
+  });
+
+  it('a failed migration from version 1 leaves version 1', async () => {
+    const dir = tempDir();
+    openStore(dir, MIGRATIONS.slice(0, 1)).db.close();
+    const db = new Database(join(dir, DB_FILE));
+    // A table in the way of version 2's.
+    db.exec('CREATE TABLE exercise_rooms (x)');
+    db.close();
+    expect(await refusal(dir)).toContain(
+      'bringing the schema from version 1 to 2 failed, nothing was changed: table exercise_rooms already exists',
+    );
+    const after = new Database(join(dir, DB_FILE), { readonly: true });
+    expect(after.prepare('SELECT MAX(version) AS v FROM schema_version').get()).toEqual({ v: 1 });
+    expect(
+      after.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'exercise_classes'").get(),
+    ).toEqual({
+      n: 0,
+    });
+    after.close();
   });
 });
 
@@ -168,7 +218,9 @@ describe('files the server will not use', () => {
     );
     db.close();
     expect(await refusal(dir)).toMatch(
-      /written by a newer TCP Lab \(schema version 7; this server knows versions up to 1\)\. Run the newer server/,
+      new RegExp(
+        `written by a newer TCP Lab \\(schema version 7; this server knows versions up to ${MIGRATIONS.at(-1)!.version}\\)\\. Run the newer server`,
+      ),
     );
   });
 
