@@ -29,7 +29,9 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   const persistence = config.dataDir === undefined ? undefined : Persistence.open(config.dataDir, app.log);
   if (persistence) config.hooks = mergeHooks(config.hooks, persistence.hooks());
   await app.register(labPlugin, { config });
-  await app.register(exercisesPlugin, { options: opts.exercises });
+  // Exercise progress is kept in the same database (server/persistence/progress.ts).
+  const exercises = persistence ? { store: persistence.exerciseStore(), ...opts.exercises } : opts.exercises;
+  await app.register(exercisesPlugin, { options: exercises });
   // After the plugins that hook rooms (exercises follow each room's trace): the restore replays.
   await app.register(persistencePlugin, { persistence });
   await app.register(httpRoutes);
