@@ -30,6 +30,10 @@ const TOKEN_KEY = 'tcplab.token';
 
 type Outgoing = Parameters<LabClient['request']>[0];
 
+function fullReplay(): boolean {
+  return typeof location !== 'undefined' && new URLSearchParams(location.search).get('replay') === 'full';
+}
+
 function readToken(): string | undefined {
   try {
     return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
@@ -77,10 +81,16 @@ export class LabController implements ReactiveController {
     this.client = new LabClient(this.url, {
       onEvent: (m) => this.onEvent(m),
       onFrame: (b, cut) => this.onFrame(b, cut),
-      onWholeFrame: (b) => {
-        // The headers-first replay's payloads: only the inspector uses them; tell it once, at the end.
-        if (this.store?.addWhole(b)) this.store.notify();
-      },
+      // Giving onWholeFrame asks for the headers-first replay; `?replay=full` (for comparison in
+      // `npm run bench:web`) takes every frame whole instead.
+      ...(fullReplay()
+        ? {}
+        : {
+            onWholeFrame: (b: Uint8Array) => {
+              // The headers-first replay's payloads: only the inspector uses them; tell it once, at the end.
+              if (this.store?.addWhole(b)) this.store.notify();
+            },
+          }),
       onOpen: () => this.onOpen(),
       onStatus: (s, code) => {
         this.status = s;
