@@ -170,7 +170,7 @@ function run(o: Options): Result {
       queued += res.value as number;
       pending.push(sendMore);
     } else if (e.host === 'B' && e.op === 'recv') {
-      received += (res.value as Uint8Array).length;
+      received += res.value as number;
       if (received >= o.bytes) doneAt ??= e.t;
       else pending.push(recvMore);
     }
@@ -189,6 +189,8 @@ function run(o: Options): Result {
   });
   const chunk = new Uint8Array(MIB);
   for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+  // The receiving application reads into one buffer of its own, as recv(2) does.
+  const inbox = new Uint8Array(MIB);
 
   const sendMore = (): void => {
     while (queued < o.bytes) {
@@ -201,10 +203,10 @@ function run(o: Options): Result {
   };
   const recvMore = (): void => {
     while (received < o.bytes) {
-      const r = net.call('B', { op: 'recv', fd: conn, max: MIB });
+      const r = net.call('B', { op: 'recv', fd: conn, into: inbox });
       if (!r.result) return;
       if (!r.result.ok) throw new Error(`recv failed: ${r.result.errno}`);
-      received += (r.result.value as Uint8Array).length;
+      received += r.result.value as number;
     }
     doneAt ??= net.now;
   };

@@ -6,9 +6,8 @@
  * ReceiveBuffer holds in-order bytes not yet read by the application, plus an out-of-order
  * queue of segments above RCV.NXT that are kept and acknowledged cumulatively once the hole fills.
  *
- * Bytes are copied twice on their way from one application to the other, as in a real stack:
- * into the sender's queue by send(), and out of the receiver's by recv(). In between, segments
- * carry views of the sender's queued bytes, which are never written again.
+ * Both are rings that reuse their memory: touching fresh memory (page faults, zeroing) costs more
+ * than copying a segment's bytes into memory already in use.
  */
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 
@@ -45,120 +44,92 @@ function allocBytes(n: number): Uint8Array {
   return out;
 }
 
-const NO_BYTES = new Uint8Array(0);
-
 /**
- * A FIFO of bytes kept as a list of immutable chunks, as Linux keeps a socket's queues as lists
- * of buffers: `push` copies the caller's bytes once, `pushShared` keeps a view of bytes nobody
- * will change (a received segment's payload), and reads are views whenever the bytes lie in one
- * chunk. Since no chunk is ever written after it is queued, a view handed out (a segment's payload
- * on its way through the network) stays valid however the queue moves on.
+ * A FIFO of bytes in a growable ring: one copy in, reads are views when the bytes are contiguous.
+ * Linear in nothing: push, drop and peek cost only the bytes they move.
  */
 export class ByteQueue {
-  private chunks: Uint8Array[] = [];
-  /** Stream position of each chunk's first byte (positions count every byte ever queued). */
-  private starts: number[] = [];
-  /** Index of the chunk holding the first byte. */
-  private first = 0;
-  /** Stream position of the first byte, and of the end. */
-  private headPos = 0;
-  private endPos = 0;
+  private buf: Uint8Array;
+  /** Index of the first byte in `buf`. */
+  private head = 0;
+  private total = 0;
+
+  constructor(initialCapacity = 4096) {
+    this.buf = new Uint8Array(initialCapacity);
+  }
 
   get length(): number {
-    return this.endPos - this.headPos;
+    return this.total;
   }
 
   /** Appends a copy of `data` (the caller may reuse its array). */
   push(data: Uint8Array): void {
-    if (data.length > 0) this.pushShared(copyBytes(data));
-  }
-
-  /** Appends `data` itself, without a copy: its bytes must never change afterwards. */
-  pushShared(data: Uint8Array): void {
     const n = data.length;
     if (n === 0) return;
-    this.chunks.push(data);
-    this.starts.push(this.endPos);
-    this.endPos += n;
+    if (this.total + n > this.buf.length) this.grow(this.total + n);
+    const cap = this.buf.length;
+    const tail = (this.head + this.total) % cap;
+    const first = Math.min(n, cap - tail);
+    this.buf.set(first === n ? data : data.subarray(0, first), tail);
+    if (first < n) this.buf.set(data.subarray(first), 0);
+    this.total += n;
+  }
+
+  private grow(need: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.peek(0, this.total));
+    this.buf = next;
+    this.head = 0;
   }
 
   /** Removes `n` bytes from the front. */
   drop(n: number): void {
-    const k = Math.min(n, this.length);
-    if (k <= 0) return;
-    if (k === this.length) {
-      this.clear();
-      return;
-    }
-    this.headPos += k;
-    const chunks = this.chunks;
-    const starts = this.starts;
-    while (starts[this.first]! + chunks[this.first]!.length <= this.headPos) this.first++;
-    if (this.first >= 64 && this.first * 2 >= chunks.length) {
-      this.chunks = chunks.slice(this.first);
-      this.starts = starts.slice(this.first);
-      this.first = 0;
-    }
+    const k = Math.min(n, this.total);
+    this.total -= k;
+    this.head = this.total === 0 ? 0 : (this.head + k) % this.buf.length;
   }
 
-  /** Index of the chunk holding stream position `pos` (which must be queued). */
-  private find(pos: number): number {
-    const starts = this.starts;
-    let lo = this.first;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (starts[mid]! <= pos) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
-  /** Copies `out.length` bytes starting at stream position `pos` into `out`. */
-  private gather(pos: number, out: Uint8Array): void {
-    let i = this.find(pos);
-    let at = 0;
-    while (at < out.length) {
-      const c = this.chunks[i]!;
-      const from = pos + at - this.starts[i]!;
-      const n = Math.min(c.length - from, out.length - at);
-      out.set(from === 0 && n === c.length ? c : c.subarray(from, from + n), at);
-      at += n;
-      i++;
-    }
-  }
-
-  /** Bytes [offset, offset + len) without removing them: a view when they lie in one chunk. */
+  /** Bytes [offset, offset + len) without removing them: a view when they are contiguous. */
   peek(offset: number, len: number): Uint8Array {
-    const end = Math.min(this.length, offset + len);
-    if (end <= offset) return NO_BYTES;
-    const pos = this.headPos + offset;
+    const end = Math.min(this.total, offset + len);
+    if (end <= offset) return new Uint8Array(0);
+    const cap = this.buf.length;
+    const start = (this.head + offset) % cap;
     const want = end - offset;
-    const i = this.find(pos);
-    const c = this.chunks[i]!;
-    const from = pos - this.starts[i]!;
-    if (from + want <= c.length) return from === 0 && want === c.length ? c : c.subarray(from, from + want);
-    const out = allocBytes(want);
-    this.gather(pos, out);
+    if (start + want <= cap) return this.buf.subarray(start, start + want);
+    const out = new Uint8Array(want);
+    const first = cap - start;
+    out.set(this.buf.subarray(start, cap), 0);
+    out.set(this.buf.subarray(0, want - first), first);
     return out;
   }
 
   /** Removes and returns up to `n` bytes from the front, as a copy the caller owns. */
   take(n: number): Uint8Array {
-    const want = Math.min(n, this.length);
-    if (want <= 0) return new Uint8Array(0);
-    const out = allocBytes(want);
-    this.gather(this.headPos, out);
-    this.drop(want);
-    return out;
+    const want = Math.min(n, this.total);
+    const view = this.peek(0, want);
+    // peek returns a view into the ring when contiguous, else a fresh array already.
+    const copy = view.buffer === this.buf.buffer ? copyBytes(view) : view;
+    this.drop(copy.length);
+    return copy;
+  }
+
+  /** Copies up to `max` bytes from the front into `out` without removing them; returns how many. */
+  copyTo(out: Uint8Array, max: number): number {
+    const n = Math.min(max, out.length, this.total);
+    if (n <= 0) return 0;
+    const cap = this.buf.length;
+    const first = Math.min(n, cap - this.head);
+    out.set(this.buf.subarray(this.head, this.head + first), 0);
+    if (first < n) out.set(this.buf.subarray(0, n - first), first);
+    return n;
   }
 
   clear(): void {
-    this.chunks = [];
-    this.starts = [];
-    this.first = 0;
-    this.headPos = 0;
-    this.endPos = 0;
+    this.head = 0;
+    this.total = 0;
   }
 }
 
@@ -191,9 +162,8 @@ export class ReceiveBuffer {
 
   /**
    * Stores a segment's payload starting at `seq`, where `rcvNxt` is the next expected byte.
-   * Returns the new RCV.NXT after appending whatever became contiguous. Keeps views of `data`
-   * rather than copies (a payload is never written once it is on the wire), as Linux queues the
-   * received buffers themselves.
+   * Returns the new RCV.NXT after appending whatever became contiguous. Keeps copies: `data` may
+   * be a view of the sender's queue, which reuses its memory once the bytes are acknowledged.
    */
   insert(seq: number, data: Uint8Array, rcvNxt: number): number {
     // Trim anything before RCV.NXT (already received).
@@ -205,7 +175,7 @@ export class ReceiveBuffer {
     }
     if (data.length === 0) return rcvNxt;
     if (seq === rcvNxt) {
-      this.readable.pushShared(data);
+      this.readable.push(data);
       rcvNxt = seqAdd(rcvNxt, data.length);
       return this.pullContiguous(rcvNxt);
     }
@@ -228,7 +198,7 @@ export class ReceiveBuffer {
     let end = seqAdd(seq, data.length);
     const last = q[q.length - 1];
     if (!last || seqGe(seq, seqAdd(last.seq, last.data.length))) {
-      q.push({ seq, data });
+      q.push({ seq, data: copyBytes(data) });
       this.oooTotal += data.length;
       return;
     }
@@ -265,7 +235,7 @@ export class ReceiveBuffer {
 
   private insertOoo(i: number, seq: number, data: Uint8Array): void {
     if (data.length === 0) return;
-    this.ooo.splice(i, 0, { seq, data });
+    this.ooo.splice(i, 0, { seq, data: copyBytes(data) });
     this.oooTotal += data.length;
   }
 
@@ -277,7 +247,7 @@ export class ReceiveBuffer {
       this.oooTotal -= q.data.length;
       const end = seqAdd(q.seq, q.data.length);
       if (seqGt(end, rcvNxt)) {
-        this.readable.pushShared(q.data.subarray(seqDiff(rcvNxt, q.seq)));
+        this.readable.push(q.data.subarray(seqDiff(rcvNxt, q.seq)));
         rcvNxt = end;
       }
     }

@@ -480,7 +480,8 @@ export class Host implements SocketHost {
       for (const k in req) {
         if (k === 'op' || k === 'pid') continue;
         const v = (req as unknown as Record<string, unknown>)[k];
-        args[k] = v instanceof Uint8Array ? describeBytes(v) : v;
+        // A recv buffer's old contents say nothing about the call: only its size does.
+        args[k] = v instanceof Uint8Array ? (k === 'into' ? { len: v.length } : describeBytes(v)) : v;
       }
       const callEv: HostEvent = { type: 'call', t: this.now, host: this.name, pid, callId, op: req.op, args };
       if ('fd' in req) callEv.fd = req.fd;
@@ -720,16 +721,26 @@ export class Host implements SocketHost {
         return ok({ fd, peerAddr: child.remoteAddr, peerPort: child.remotePort });
       }
       case 'recv': {
-        const max = req.max ?? DEFAULT_RECV_MAX;
+        const into = req.into;
+        if (into !== undefined && !(into instanceof Uint8Array))
+          return err('EINVAL', 'into must be a Uint8Array');
+        const max = Math.min(req.max ?? DEFAULT_RECV_MAX, into?.length ?? Number.POSITIVE_INFINITY);
         if (!Number.isInteger(max) || max < 0) return err('EINVAL', 'max must be a non-negative integer');
         if (sock.state === 'LISTEN') return err('ENOTCONN', 'a listening socket has no data; use accept()');
-        if (sock.rcv.readable.length > 0 && max > 0) return ok(sock.read(this.now, max, req.peek ?? false));
-        if (max === 0) return ok(new Uint8Array(0));
-        if (sock.finReceived) return ok(new Uint8Array(0));
+        const nothing = into ? 0 : new Uint8Array(0);
+        if (sock.rcv.readable.length > 0 && max > 0) {
+          return ok(
+            into
+              ? sock.readInto(this.now, into, max, req.peek ?? false)
+              : sock.read(this.now, max, req.peek ?? false),
+          );
+        }
+        if (max === 0) return ok(nothing);
+        if (sock.finReceived) return ok(nothing);
         if (sock.softError) return this.takeError(sock);
-        if (sock.shutRd) return ok(new Uint8Array(0));
+        if (sock.shutRd) return ok(nothing);
         if (sock.state === 'CLOSED') {
-          return sock.closeReason ? ok(new Uint8Array(0)) : err('ENOTCONN', 'socket is not connected');
+          return sock.closeReason ? ok(nothing) : err('ENOTCONN', 'socket is not connected');
         }
         return undefined;
       }

@@ -1314,7 +1314,22 @@ export class TcpSocket {
   /** Takes up to `max` readable bytes and opens the window if that frees enough room. */
   read(now: number, max: number, peek: boolean): Uint8Array {
     const data = peek ? copyBytes(this.rcv.readable.peek(0, max)) : this.rcv.readable.take(max);
-    if (!peek && data.length > 0 && this.synchronized && this.state !== 'TIME-WAIT') {
+    if (!peek) this.afterRead(now, data.length);
+    return data;
+  }
+
+  /** Like `read`, into the caller's buffer; returns the number of bytes. */
+  readInto(now: number, into: Uint8Array, max: number, peek: boolean): number {
+    const n = this.rcv.readable.copyTo(into, Math.min(max, into.length));
+    if (!peek) {
+      this.rcv.readable.drop(n);
+      this.afterRead(now, n);
+    }
+    return n;
+  }
+
+  private afterRead(now: number, n: number): void {
+    if (n > 0 && this.synchronized && this.state !== 'TIME-WAIT') {
       // Linux tcp_cleanup_rbuf: announce a window that at least doubled, once it grew by
       // min(RCV.BUFF/2, MSS) (RFC 9293 §3.8.6.2.2).
       const cur = this.rcvWnd;
@@ -1323,7 +1338,6 @@ export class TcpSocket {
       if (free >= 2 * cur && free - cur >= Math.min(this.rcvBufSize / 2, this.rcvMss))
         this.sendAck(now, 'window-update');
     }
-    return data;
   }
 
   /** Queues our FIN (close or shutdown(SHUT_WR)) and moves to the closing state. */

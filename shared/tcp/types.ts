@@ -150,7 +150,11 @@ export type CallRequest = { pid?: number } & (
   | { op: 'connect'; fd: number; addr: number; port: number }
   | { op: 'accept'; fd: number }
   | { op: 'send'; fd: number; data: Uint8Array; more?: boolean }
-  | { op: 'recv'; fd: number; max?: number; peek?: boolean }
+  /**
+   * Up to `max` bytes (default 1 MiB) as a new array; with `into`, copies up to `into.length` (and
+   * `max`) bytes there instead and returns how many, as recv(2) does with its buffer.
+   */
+  | { op: 'recv'; fd: number; max?: number; peek?: boolean; into?: Uint8Array }
   | { op: 'close'; fd: number }
   | { op: 'shutdown'; fd: number; how: ShutdownHow }
   | { op: 'dup'; fd: number }

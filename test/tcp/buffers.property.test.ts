@@ -67,7 +67,7 @@ describe('ByteQueue', () => {
           fc.oneof(
             fc.record({ push: fc.integer({ min: 0, max: 5000 }) }),
             fc.record({ push: fc.integer({ min: 0, max: 8 }) }),
-            fc.record({ share: fc.integer({ min: 0, max: 5000 }) }),
+            fc.record({ copy: fc.integer({ min: 0, max: 6000 }) }),
             fc.record({ take: fc.integer({ min: 0, max: 6000 }) }),
             fc.record({
               peek: fc.tuple(fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 6000 })),
@@ -78,7 +78,7 @@ describe('ByteQueue', () => {
           { maxLength: 400 },
         ),
         (ops) => {
-          const q = new ByteQueue();
+          const q = new ByteQueue(16);
           const model: number[] = [];
           // What every take() returned, with the bytes it held: later pushes and takes (which
           // reuse the ring and the copy slab) must never change them.
@@ -90,10 +90,11 @@ describe('ByteQueue', () => {
               q.push(chunk);
               model.push(...chunk);
               chunk.fill(0xee);
-            } else if ('share' in op) {
-              const chunk = Uint8Array.from({ length: op.share }, () => next++ & 0xff);
-              q.pushShared(chunk);
-              model.push(...chunk);
+            } else if ('copy' in op) {
+              const out = new Uint8Array(op.copy).fill(0xee);
+              const n = q.copyTo(out, op.copy);
+              expect(n).toBe(Math.min(op.copy, model.length));
+              expect([...out.subarray(0, n)]).toEqual(model.slice(0, n));
             } else if ('peek' in op) {
               const [offset, len] = op.peek;
               expect([...q.peek(offset, len)]).toEqual(model.slice(offset, offset + len));
@@ -123,7 +124,7 @@ describe('ByteQueue', () => {
         }),
         (steps) => {
           // Small writes read back in small pieces: hundreds of chunks pass through the queue.
-          const q = new ByteQueue();
+          const q = new ByteQueue(16);
           const model: number[] = [];
           let next = 0;
           for (const [push, take] of steps) {

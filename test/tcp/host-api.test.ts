@@ -82,6 +82,25 @@ describe('errno results', () => {
     expect(text(okValue(w.do('A', { op: 'recv', fd: cfd })) as Uint8Array)).toBe('hi');
   });
 
+  test('recv() into a buffer copies there and returns the count, as recv(2) does', () => {
+    const { w, cfd, sfd } = connected();
+    w.ok('B', { op: 'send', fd: sfd, data: bytes('hello world') });
+    w.runFor(500);
+    const buf = new Uint8Array(5).fill(0xee);
+    expect(w.do('A', { op: 'recv', fd: cfd, into: buf, peek: true })).toEqual({ ok: true, value: 5 });
+    expect(text(buf)).toBe('hello');
+    buf.fill(0xee);
+    expect(w.do('A', { op: 'recv', fd: cfd, into: buf, max: 3 })).toEqual({ ok: true, value: 3 });
+    expect([...buf]).toEqual([...bytes('hel'), 0xee, 0xee]);
+    const rest = new Uint8Array(64);
+    expect(w.do('A', { op: 'recv', fd: cfd, into: rest })).toEqual({ ok: true, value: 8 });
+    expect(text(rest.subarray(0, 8))).toBe('lo world');
+    expectErr(w.do('A', { op: 'recv', fd: cfd, into: 'x' as unknown as Uint8Array }), 'EINVAL');
+    w.ok('B', { op: 'shutdown', fd: sfd, how: 'SHUT_WR' });
+    w.runFor(500);
+    expect(w.do('A', { op: 'recv', fd: cfd, into: rest })).toEqual({ ok: true, value: 0 });
+  });
+
   test('shutdown(SHUT_RD): recv() returns 0 bytes at once, send() still works', () => {
     const { w, cfd, sfd } = connected();
     w.ok('A', { op: 'shutdown', fd: cfd, how: 'SHUT_RD' });
