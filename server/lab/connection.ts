@@ -11,6 +11,8 @@ import type { Session } from './session.ts';
 export interface WsLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
+  /** The negotiated extensions (`ws`: '' when none, e.g. no permessage-deflate). */
+  readonly extensions?: string;
   send(data: Buffer, options: { binary: boolean }, cb?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
@@ -23,9 +25,63 @@ const OPEN = 1;
 export interface Corkable {
   cork(): void;
   uncork(): void;
+  /** Present on a real socket: broadcast messages are written to it as ready-made frames. */
+  write?(chunk: Buffer): boolean;
+}
+
+/**
+ * One unfragmented, unmasked WebSocket message as a server sends it (RFC 6455 §5.2): FIN and the
+ * opcode (1 text, 2 binary), the payload length in 7, 7+16 or 7+64 bits, then the payload.
+ */
+export function wsFrame(data: Buffer, binary: boolean): Buffer {
+  const len = data.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + len);
+  out[0] = 0x80 | (binary ? 2 : 1);
+  if (len < 126) {
+    out[1] = len;
+  } else if (len < 65536) {
+    out[1] = 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = 127;
+    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  data.copy(out, head);
+  return out;
+}
+
+/**
+ * The frame of the message being broadcast: a room sends one entry to all its feeds in a row, so
+ * the frame is built once per message, not once per receiver.
+ */
+let lastData: Buffer | undefined;
+let lastBinary = false;
+let lastFrame: Buffer | undefined;
+function frameOf(data: Buffer, binary: boolean): Buffer {
+  if (data !== lastData || binary !== lastBinary || !lastFrame) {
+    lastFrame = wsFrame(data, binary);
+    lastData = data;
+    lastBinary = binary;
+  }
+  return lastFrame;
 }
 
 export type Admission = 'ok' | 'refused' | 'closed';
+
+/** Connections corked in this turn of the event loop, uncorked together at its end. */
+const corkedConns: Connection[] = [];
+
+/**
+ * Runs in the event loop's check phase (`setImmediate`), after the timers and I/O of the turn and
+ * after every `process.nextTick`, so persistence has committed what these bytes tell.
+ */
+function uncorkAll(): void {
+  // A connection corked while uncorking (a write callback that sends) waits for the next turn.
+  const batch = corkedConns.splice(0);
+  for (const c of batch) c.uncork();
+}
 
 export class Connection {
   private static counter = 0;
@@ -61,14 +117,11 @@ export class Connection {
   send(data: Buffer, binary: boolean, cb?: (err?: Error) => void): boolean {
     if (this.closed || this.ws.readyState !== OPEN) return false;
     if (this.socket) {
-      // One input makes a burst of events; they leave in one write when this turn of the event
-      // loop ends instead of one system call each. What is still buffered after that write is
-      // the client's backlog, checked then.
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        queueMicrotask(this.uncork);
-      }
+      // Everything sent to this connection in this turn of the event loop (the events of every
+      // message and clock tick handled in it, from every room it follows) leaves in one write when
+      // the turn ends, instead of one system call per message or per tick. What is still
+      // buffered after that write is the client's backlog, checked then.
+      this.cork(this.socket);
       this.ws.send(data, { binary }, cb);
       return true;
     }
@@ -76,11 +129,36 @@ export class Connection {
     return this.checkBacklog();
   }
 
-  private readonly uncork = (): void => {
+  /**
+   * Sends a message many connections get (a room's history entry or notice): the same bytes, so
+   * on a real socket the WebSocket frame is built once for all of them and written as is. `ws`
+   * frames and writes synchronously when it compresses nothing (permessage-deflate is off, no
+   * Blobs), so these frames keep their order with `send`'s.
+   */
+  sendShared(data: Buffer, binary: boolean): boolean {
+    const socket = this.socket;
+    if (!socket?.write || this.ws.extensions !== '') return this.send(data, binary);
+    if (this.closed || this.ws.readyState !== OPEN) return false;
+    this.cork(socket);
+    socket.write(frameOf(data, binary));
+    return true;
+  }
+
+  private cork(socket: Corkable): void {
+    if (this.corked) return;
+    this.corked = true;
+    socket.cork();
+    corkedConns.push(this);
+    if (corkedConns.length === 1) setImmediate(uncorkAll);
+  }
+
+  /** Lets this turn's writes go (called once per turn for every corked connection). */
+  uncork(): void {
+    if (!this.corked) return;
     this.corked = false;
     this.socket?.uncork();
     this.checkBacklog();
-  };
+  }
 
   private checkBacklog(): boolean {
     if (this.closed) return false;

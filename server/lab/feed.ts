@@ -107,7 +107,7 @@ export class Feed implements RoomFeed {
   onEntry(entry: HistoryEntry, n: number): void {
     if (!this.live) return;
     this.cursor = n + 1;
-    this.conn.send(entry.data, entry.binary);
+    this.conn.sendShared(entry.data, entry.binary);
   }
 
   onReset(): void {
@@ -115,7 +115,7 @@ export class Feed implements RoomFeed {
   }
 
   onNotice(data: Buffer): void {
-    this.conn.send(data, false);
+    this.conn.sendShared(data, false);
   }
 
   /** Sends one bundle; with `then`, calls it once the socket has taken it (false: connection gone). */

@@ -246,7 +246,11 @@ describe('slow clients', () => {
     for (let i = 0; i < 3; i++) expect(conn.send(Buffer.alloc(500), true)).toBe(true);
     expect(calls).toEqual(['cork']);
     expect(stuck.closes).toEqual([]);
+    // The whole turn of the event loop is one batch: microtasks and ticks still add to it.
     await Promise.resolve();
+    expect(conn.send(Buffer.alloc(1), true)).toBe(true);
+    expect(calls).toEqual(['cork']);
+    await new Promise((r) => setImmediate(r));
     expect(calls).toEqual(['cork', 'uncork']);
     expect(stuck.closes.map(([code]) => code)).toEqual([CLOSE.SLOW]);
 
@@ -261,7 +265,8 @@ describe('slow clients', () => {
       uncork: () => void (buffered = 0),
     });
     for (let i = 0; i < 10; i++) fine.send(Buffer.alloc(500), true);
-    await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(buffered).toBe(0);
     expect(closes).toEqual([]);
   });
 
