@@ -175,6 +175,17 @@ async function serveBare(file: string): Promise<void> {
   const STEPS = 8;
   const slice = (msgs: Msg[], step: number) =>
     msgs.slice(Math.floor((step * msgs.length) / STEPS), Math.floor(((step + 1) * msgs.length) / STEPS));
+  // Writes are batched as the lab batches them (connection.ts): a socket is corked at its first
+  // message of the turn and uncorked when the turn's sends are done, one write each.
+  const corked = new Set<{ cork(): void; uncork(): void }>();
+  const send = (t: WebSocket, m: Msg) => {
+    const socket = (t as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    if (!corked.has(socket)) {
+      corked.add(socket);
+      socket.cork();
+    }
+    t.send(m.data, { binary: m.binary });
+  };
   const pump = () => {
     if (!running) return;
     for (const r of rooms.values()) {
@@ -189,8 +200,10 @@ async function serveBare(file: string): Promise<void> {
         [r.B, r.streams.B],
         [dash, r.streams.dash],
       ] as const)
-        for (const m of slice(msgs, step)) for (const t of targets) t.send(m.data, { binary: m.binary });
+        for (const m of slice(msgs, step)) for (const t of targets) send(t, m);
     }
+    for (const socket of corked) socket.uncork();
+    corked.clear();
     setImmediate(pump);
   };
   process.on('message', (m: { cmd: string }) => {
@@ -977,6 +990,15 @@ const load = () =>
     .map((x) => x.toFixed(1))
     .join(' ')} (1/5/15-min load average on ${cpus().length} cores)`;
 
+/**
+ * Server CPU time per delivered message (µs): what one message costs the server, whatever share
+ * of the machine it got. On a busy machine messages/s measures the neighbours as much as the
+ * server; this ratio does not.
+ */
+function cpuPerMessage(cpuPct: number, perSecond: number): number {
+  return ((cpuPct / 100) * 1e6) / perSecond;
+}
+
 function reportLab(lab: LabRun): string[] {
   const m = lab.measured;
   const s = lab.stats;
@@ -990,7 +1012,7 @@ function reportLab(lab: LabRun): string[] {
     `  call → dashboard   p50 ${f1(pct(lab.dashLat, 50))} ms  p99 ${f1(pct(lab.dashLat, 99))} ms  (${lab.dashLat.length} calls)`,
     `  call round trip    p50 ${f1(pct(lab.rtts, 50))} ms  p99 ${f1(pct(lab.rtts, 99))} ms (request to its ok, on the busy connections)`,
     `  idle ping          p50 ${f1(pct(lab.pings, 50))} ms  p99 ${f1(pct(lab.pings, 99))} ms (one extra connection, every 20 ms)`,
-    `  server CPU         ${f1(s.cpuPct)} % of one core (clients: ${f1(m.clientCpuPct)} %)`,
+    `  server CPU         ${f1(s.cpuPct)} % of one core (clients: ${f1(m.clientCpuPct)} %); ${f1(cpuPerMessage(s.cpuPct, m.messages / lab.wall))} µs per message delivered`,
     `  server memory      rss ${f1(s.rssMB)} MB (peak ${f1(s.maxRssMB)} MB), heap ${f1(s.heapMB)} MB`,
     `  loop delay         server p50 ${f1(s.lagP50)} ms  p99 ${f1(s.lagP99)} ms; clients p50 ${f1(m.clientLagP50)} ms  p99 ${f1(m.clientLagP99)} ms`,
     `  server stalls      ${s.stalls.count} over 50 ms, longest ${f1(s.stalls.longestMs)} ms: ${f1(s.stalls.busyMs)} ms busy, ${f1(s.stalls.waitingMs)} ms waiting for a CPU`,
@@ -1080,10 +1102,11 @@ async function main(): Promise<void> {
     [
       `bare ws ceiling (one loop as each receiver got it: ${sample.A.length} messages to A, ${sample.B.length} to B, ${sample.dash.length} to a dashboard; same connections)`,
       `  messages/s         ${k(ceiling)} delivered`,
-      `  server CPU         ${f1(bare.stats.cpuPct)} % of one core (clients: ${f1(bare.clientCpuPct)} %)`,
+      `  server CPU         ${f1(bare.stats.cpuPct)} % of one core (clients: ${f1(bare.clientCpuPct)} %); ${f1(cpuPerMessage(bare.stats.cpuPct, ceiling))} µs per message delivered`,
       ...labs.map(
         (l) =>
-          `ratio                ${(l.measured.messages / l.wall / ceiling).toFixed(2)}× the bare-ws ceiling (${l.persist ? 'with' : 'without'} persistence)`,
+          `ratio                ${(l.measured.messages / l.wall / ceiling).toFixed(2)}× the bare-ws ceiling in messages/s, ` +
+          `${(cpuPerMessage(bare.stats.cpuPct, ceiling) / cpuPerMessage(l.stats.cpuPct, l.measured.messages / l.wall)).toFixed(2)}× in server CPU per message (${l.persist ? 'with' : 'without'} persistence)`,
       ),
       `  machine load       ${load()}`,
       '',
