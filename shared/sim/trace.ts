@@ -204,7 +204,8 @@ export function optionsToJson(options: readonly TcpOption[]): JsonOption[] {
 /** Length of the TCP options on the wire, padded to 32 bits. */
 export function optionsWireLength(options: readonly TcpOption[]): number {
   let n = 0;
-  for (const o of options) {
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i]!;
     switch (o.kind) {
       case 'eol':
       case 'nop':

@@ -155,6 +155,8 @@ export class Host implements SocketHost {
   readonly config: TcpConfig;
   private readonly rng: () => number;
   private readonly sockets = new Map<number, TcpSocket>();
+  /** The same sockets as an array, for the per-event timer scans (no iterator per scan). */
+  private socketList: TcpSocket[] = [];
   /** Connected (and connecting, and TIME-WAIT) sockets by local port, remote address and port. */
   private readonly conns = new Map<string, TcpSocket>();
   private readonly listeners = new Map<number, TcpSocket>();
@@ -197,8 +199,9 @@ export class Host implements SocketHost {
   /** The earliest pending timer of any socket, or undefined. */
   nextDeadline(): number | undefined {
     let best: number | undefined;
-    for (const s of this.sockets.values()) {
-      const d = s.nextDeadline();
+    const list = this.socketList;
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i]!.nextDeadline();
       if (d !== undefined && (best === undefined || d < best)) best = d;
     }
     for (const w of this.waits)
@@ -212,7 +215,7 @@ export class Host implements SocketHost {
     for (;;) {
       let first: TcpSocket | undefined;
       let at = Number.POSITIVE_INFINITY;
-      for (const s of this.sockets.values()) {
+      for (const s of this.socketList) {
         const d = s.nextDeadline();
         if (d !== undefined && d <= now && d < at) {
           at = d;
@@ -986,6 +989,7 @@ export class Host implements SocketHost {
   private newSocket(parent?: number): TcpSocket {
     const sock = new TcpSocket(this.nextSockId++, this);
     this.sockets.set(sock.id, sock);
+    this.socketList = [...this.sockets.values()];
     const ev: HostEvent = { type: 'socket', t: this.now, host: this.name, sock: sock.id, action: 'create' };
     if (parent !== undefined) ev.parent = parent;
     this.events.push(ev);
@@ -1022,6 +1026,7 @@ export class Host implements SocketHost {
       s.cancelAllTimers();
       this.childGone(s);
       this.sockets.delete(s.id);
+      this.socketList = [...this.sockets.values()];
       this.events.push({ type: 'socket', t: this.now, host: this.name, sock: s.id, action: 'free' });
     }
   }

@@ -747,7 +747,7 @@ export class TcpSocket {
     if (seg.flags & SYN) {
       this.sndWnd = seg.window; // SYN windows are never scaled
     } else {
-      this.sndWnd = seg.window * 2 ** this.sndWscale;
+      this.sndWnd = seg.window * (1 << this.sndWscale);
     }
     this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
     this.sndWl1 = seg.seq;
@@ -779,7 +779,7 @@ export class TcpSocket {
       this.sendAck(now, 'challenge-ack');
       return false;
     }
-    const win = seg.window * 2 ** this.sndWscale;
+    const win = seg.window * (1 << this.sndWscale);
     const hasData = seg.payload.length > 0 || (seg.flags & (SYN | FIN)) !== 0;
 
     if (seqGt(ack, this.sndUna)) {
