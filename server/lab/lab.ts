@@ -132,6 +132,7 @@ export class Lab {
       link: spec.link ?? o.link,
       tcp: spec.tcp ?? o.tcp,
       ...(spec.hosts === undefined ? {} : { hosts: spec.hosts }),
+      ...(spec.addrs === undefined ? {} : { addrs: spec.addrs }),
       speed: spec.speed ?? o.speed,
       running: spec.running ?? o.running,
       timers: o.timers,

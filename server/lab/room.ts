@@ -101,6 +101,8 @@ export interface RoomSetup {
   tcp: Partial<TcpConfig>;
   /** Per-endpoint engine settings over `tcp` and the seed the room derives (an imported scenario's). */
   hosts?: Partial<Record<Seat, Partial<TcpConfig>>>;
+  /** The endpoints' addresses when not `ROOM_ADDRS` (an imported scenario's). */
+  addrs?: Record<Seat, string>;
 }
 
 export interface RoomOptions {
@@ -113,6 +115,8 @@ export interface RoomOptions {
   tcp: Partial<TcpConfig>;
   /** Per-endpoint engine settings laid over `tcp` (see RoomSetup). */
   hosts?: Partial<Record<Seat, Partial<TcpConfig>>>;
+  /** The endpoints' addresses; default `ROOM_ADDRS` (see RoomSetup). */
+  addrs?: Record<Seat, string>;
   speed: number;
   running: boolean;
   /** Real timers (the server) or a fake clock (tests). */
@@ -194,7 +198,7 @@ export class Room {
   private build(): void {
     const hosts = (['A', 'B'] as const).map((name) => ({
       name,
-      addr: parseIp(ROOM_ADDRS[name])!,
+      addr: parseIp((this.opts.addrs ?? ROOM_ADDRS)[name])!,
       config: this.hostConfig(name),
     }));
     this.net = new Network({
@@ -234,8 +238,14 @@ export class Room {
   }
 
   get setup(): RoomSetup {
-    const { link, tcp, hosts } = this.opts;
-    return { seed: this.seed, link, tcp, ...(hosts === undefined ? {} : { hosts }) };
+    const { link, tcp, hosts, addrs } = this.opts;
+    return {
+      seed: this.seed,
+      link,
+      tcp,
+      ...(hosts === undefined ? {} : { hosts }),
+      ...(addrs === undefined ? {} : { addrs }),
+    };
   }
 
   /** Keeps the full bytes of each call's result, which the trace shortens to a preview. */
@@ -381,7 +391,8 @@ export class Room {
     const net = this.net;
     switch (input.kind) {
       case 'call': {
-        const r = net.call(input.host, toCallRequest(input.call, this.limits.maxSendBytes));
+        // Sizes were checked when the input was made (`check`, or an import's own limits).
+        const r = net.call(input.host, toCallRequest(input.call, Number.MAX_SAFE_INTEGER));
         return r;
       }
       case 'link': {
@@ -669,7 +680,7 @@ export class Room {
       }),
       hold: this.holdOn,
       held: net.held().map((h) => h.id),
-      addrs: { ...ROOM_ADDRS },
+      addrs: { ...(this.opts.addrs ?? ROOM_ADDRS) },
       full: this.full,
       ...(this.broken === undefined ? {} : { broken: this.broken }),
     };

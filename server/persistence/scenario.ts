@@ -53,9 +53,10 @@ class Replayer {
 
   constructor(room: Room) {
     const setup = room.setup;
+    const addrs = setup.addrs ?? ROOM_ADDRS;
     this.net = new Network({
       seed: setup.seed,
-      hosts: SEATS.map((name) => ({ name, addr: parseIp(ROOM_ADDRS[name])!, config: room.hostConfig(name) })),
+      hosts: SEATS.map((name) => ({ name, addr: parseIp(addrs[name])!, config: room.hostConfig(name) })),
       link: setup.link,
       keepTrace: false,
     });
@@ -166,7 +167,7 @@ export function roomScenario(room: Room): Scenario {
   const pos = room.position();
   const { seed: _seed, ...config } = setup.tcp;
   const host = (seat: Seat) => ({
-    addr: ROOM_ADDRS[seat],
+    addr: (setup.addrs ?? ROOM_ADDRS)[seat],
     config: { ...(setup.hosts?.[seat] ?? {}), seed: room.hostConfig(seat).seed! },
   });
   return {
@@ -341,22 +342,19 @@ export interface ImportedRoom {
 export function scenarioRoom(json: unknown, limits: Limits): ImportedRoom {
   const v = validateScenario(json);
   if (!v.ok) throw new ImportError(v.errors);
-  const s = v.scenario;
   const problems: string[] = [];
+  const warnings: string[] = [];
 
-  const hosts = scenarioHosts(s);
-  const addrs = scenarioAddrs(s);
-  if (
-    hosts.length !== 2 ||
-    addrs.get('A') !== parseIp(ROOM_ADDRS.A) ||
-    addrs.get('B') !== parseIp(ROOM_ADDRS.B)
-  ) {
-    const have = hosts.map((h) => `${h} (${ipToString(addrs.get(h)!)})`).join(', ');
-    problems.push(
-      `hosts: a room has two endpoints, A (${ROOM_ADDRS.A}) and B (${ROOM_ADDRS.B}); this scenario has ${have}`,
-    );
-    throw new ImportError(problems);
+  // A room has two endpoints, seats A and B: a scenario's two hosts become them, in order.
+  const original = scenarioHosts(v.scenario);
+  const originalAddrs = scenarioAddrs(v.scenario);
+  if (original.length !== 2) {
+    const have = original.map((h) => `${h} (${ipToString(originalAddrs.get(h)!)})`).join(', ');
+    throw new ImportError([
+      `hosts: a room has two endpoints, seats A and B; this scenario has ${original.length}: ${have}`,
+    ]);
   }
+  const s = asSeats(v.scenario, original, warnings);
   s.steps.forEach((st, i) => {
     if (st.op === 'hold' && st.from !== undefined)
       problems.push(
@@ -364,6 +362,11 @@ export function scenarioRoom(json: unknown, limits: Limits): ImportedRoom {
       );
   });
   if (problems.length > 0) throw new ImportError(problems);
+  // Problems name a host as the file does.
+  const renamed = s !== v.scenario;
+  const hostName = (seat: string) => (renamed ? `${original[seat === 'A' ? 0 : 1]}, seat ${seat}` : seat);
+  const addrs = scenarioAddrs(s);
+  const roomAddrs = { A: ipToString(addrs.get('A')!), B: ipToString(addrs.get('B')!) };
 
   // The room's setup: the same engine settings and generator seeds the runner gives each host.
   const base = PROFILES[s.profile ?? 'textbook'];
@@ -379,6 +382,7 @@ export function scenarioRoom(json: unknown, limits: Limits): ImportedRoom {
       A: { ...(s.hosts?.A?.config ?? {}), seed: buildHostConfig(base, s, 'A').seed },
       B: { ...(s.hosts?.B?.config ?? {}), seed: buildHostConfig(base, s, 'B').seed },
     },
+    ...(roomAddrs.A === ROOM_ADDRS.A && roomAddrs.B === ROOM_ADDRS.B ? {} : { addrs: roomAddrs }),
   };
 
   const inputs: RoomInput[] = [];
@@ -392,8 +396,15 @@ export function scenarioRoom(json: unknown, limits: Limits): ImportedRoom {
     while (taken.has(k)) k++;
     return k;
   };
+  let sent = 0;
   const record = (body: InputBody, pos: Position, what: string) => {
-    const problem = checkInput(body, limits);
+    let problem = checkInput(body, limits);
+    if (body.kind === 'call' && body.call.op === 'send') {
+      const before = sent;
+      sent += sendBytes(body.call);
+      if (!problem && sent > IMPORT_MAX_SEND_TOTAL && before <= IMPORT_MAX_SEND_TOTAL)
+        problem = `the run sends more than ${IMPORT_MAX_SEND_TOTAL / 1024 / 1024} MiB of payload in all, more than an imported room keeps`;
+    }
     if (problem) problems.push(`${what} at t=${pos.at} ms: ${problem}`);
     inputs.push({ ...body, ...pos } as RoomInput);
   };
@@ -434,7 +445,7 @@ export function scenarioRoom(json: unknown, limits: Limits): ImportedRoom {
     record(
       { kind: 'call', host: host as Seat, call: toSockCall(req) },
       pos(),
-      `steps[${opts.step}] (${req.op} on ${host})`,
+      `steps[${opts.step}] (${req.op} on ${hostName(host)})`,
     );
     return call(host, req, opts);
   };
@@ -514,8 +525,80 @@ export function scenarioRoom(json: unknown, limits: Limits): ImportedRoom {
     setup,
     inputs,
     position: { at: net.now, seq: session.eventsRun },
-    warnings: run.errors,
+    warnings: [...warnings, ...run.errors],
     run,
+  };
+}
+
+/**
+ * Payload an imported run may send in all (a room keeps every input, and rebuilds itself from
+ * them at each restart). A person's `send` carries at most `LIMITS.maxSendBytes`; an imported
+ * one may carry more (a scenario's own sends), up to this in all.
+ */
+export const IMPORT_MAX_SEND_TOTAL = 1024 * 1024;
+
+function sendBytes(call: SockCall): number {
+  if (call.op !== 'send') return 0;
+  if (call.encoding !== 'base64') return Buffer.byteLength(call.data);
+  const pad = call.data.endsWith('==') ? 2 : call.data.endsWith('=') ? 1 : 0;
+  return Math.floor((call.data.length * 3) / 4) - pad;
+}
+
+/**
+ * The scenario with its two hosts named A and B (the room's seats), the first host A: host
+ * declarations, call steps, `addr` fields naming a host, link and hold directions, fault rules.
+ * A warning says so when the names change.
+ */
+function asSeats(s: Scenario, names: string[], warnings: string[]): Scenario {
+  const [first, second] = names as [string, string];
+  if ((first === 'A' && second === 'B') || (first === 'B' && second === 'A')) return s;
+  const seat = new Map([
+    [first, 'A'],
+    [second, 'B'],
+  ]);
+  const to = <T>(x: T): T => (typeof x === 'string' && seat.has(x) ? (seat.get(x) as T) : x);
+  const rule = (r: FaultRule): FaultRule => ({
+    ...r,
+    ...(r.from === undefined ? {} : { from: to(r.from) }),
+    ...(r.to === undefined ? {} : { to: to(r.to) }),
+  });
+  const steps = s.steps.map((st): Step => {
+    const out = { ...st } as Record<string, unknown>;
+    for (const key of ['host', 'from', 'to', 'addr']) if (key in out) out[key] = to(out[key]);
+    if (st.op === 'fault') out.rule = rule(st.rule);
+    return out as unknown as Step;
+  });
+  const links = [
+    s.link,
+    ...Object.values(s.links ?? {}),
+    ...s.steps.map((st) => (st.op === 'link' ? st.set : {})),
+  ];
+  const random = links.some(
+    (l) =>
+      l !== undefined &&
+      ((l.loss ?? 0) > 0 || (l.duplicate ?? 0) > 0 || (l.reorder ?? 0) > 0 || (l.jitterMs ?? 0) > 0),
+  );
+  warnings.push(
+    `hosts: ${first} and ${second} are the room's A and B` +
+      (random
+        ? '; the link draws its random losses, duplicates and delays per direction name, so they may fall differently from a run of the file as it is'
+        : ''),
+  );
+  return {
+    ...s,
+    hosts: { A: s.hosts?.[first] ?? {}, B: s.hosts?.[second] ?? {} },
+    ...(s.links === undefined
+      ? {}
+      : {
+          links: Object.fromEntries(
+            Object.entries(s.links).map(([key, patch]) => {
+              const [a, b] = key.split('->') as [string, string];
+              return [`${to(a)}->${to(b)}`, patch];
+            }),
+          ),
+        }),
+    ...(s.faults === undefined ? {} : { faults: s.faults.map(rule) }),
+    steps,
   };
 }
 
@@ -583,7 +666,12 @@ function checkInput(body: InputBody, limits: Limits): string | undefined {
   let msg: Record<string, unknown>;
   switch (body.kind) {
     case 'call':
-      msg = { type: 'sock.call', host: body.host, call: body.call };
+      // A send's size is the import's own limit (IMPORT_MAX_SEND_TOTAL), not a person's.
+      msg = {
+        type: 'sock.call',
+        host: body.host,
+        call: body.call.op === 'send' ? { ...body.call, data: '' } : body.call,
+      };
       break;
     case 'link':
       msg = {
@@ -613,7 +701,7 @@ function checkInput(body: InputBody, limits: Limits): string | undefined {
   }
   if (body.kind === 'call') {
     try {
-      toCallRequest(body.call, limits.maxSendBytes);
+      toCallRequest(body.call, NO_LIMIT);
     } catch (e) {
       if (e instanceof LabError) return e.message;
       throw e;

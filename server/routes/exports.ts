@@ -239,6 +239,7 @@ export async function exportRoutes(app: FastifyInstance): Promise<void> {
         link: imported.setup.link,
         tcp: imported.setup.tcp,
         ...(imported.setup.hosts === undefined ? {} : { hosts: imported.setup.hosts }),
+        ...(imported.setup.addrs === undefined ? {} : { addrs: imported.setup.addrs }),
         speed: 1,
         running: false,
         timers: NO_TIMERS,

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import type { Room } from '../../server/lab/room.ts';
 import type { Session } from '../../server/lab/session.ts';
-import { DB_FILE } from '../../server/persistence/store.ts';
+import { DB_FILE, MIGRATIONS } from '../../server/persistence/store.ts';
 import { formatScenario } from '../../server/routes/exports.ts';
 import { capturePackets } from '../../shared/capture/capture.ts';
 import { decodeFrame } from '../../shared/protocol/frame.ts';
@@ -303,7 +303,7 @@ describe('import', () => {
       problems: ['steps[0].op: unknown op "conect" (did you mean "connect"?)'],
     });
     const three = await post({ ...JSON.parse(lostFin), hosts: { A: {}, B: {}, C: {} } });
-    expect(three.json().message).toMatch(/a room has two endpoints, A \(10\.0\.0\.1\) and B \(10\.0\.0\.2\)/);
+    expect(three.json().message).toMatch(/a room has two endpoints, seats A and B; this scenario has 3: /);
     const empty = await post('null');
     expect(empty.json()).toMatchObject({
       code: 'TCPLAB_INVALID',
@@ -334,7 +334,7 @@ describe('the store', () => {
     const res = await get('/api/persistence');
     expect(res.json()).toMatchObject({
       enabled: true,
-      schemaVersion: 1,
+      schemaVersion: MIGRATIONS.at(-1)!.version,
       errors: 0,
       file: join(dir, DB_FILE),
     });

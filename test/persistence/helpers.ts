@@ -72,6 +72,7 @@ export function makeRoom(
     link: opts.setup?.link ?? CLASSROOM_LINK,
     tcp: opts.setup?.tcp ?? CLASSROOM_TCP,
     ...(opts.setup?.hosts ? { hosts: opts.setup.hosts } : {}),
+    ...(opts.setup?.addrs ? { addrs: opts.setup.addrs } : {}),
     speed: 1,
     running: opts.running ?? true,
     timers: clock,
