@@ -117,6 +117,9 @@ interface InFlight extends QueueItem {
   arriveAt: number | undefined;
 }
 
+/** The most delivered segment records kept for reuse in bench mode. */
+const MAX_SPARE = 1024;
+
 const DELIVER = 0;
 const WAKE = 1;
 const CALLBACK = 2;
@@ -224,6 +227,8 @@ export class Network {
   private holdAll = false;
   private readonly heldSegs = new Map<number, InFlight & { heldAt: number }>();
   private readonly flying = new Map<number, InFlight>();
+  /** Records of delivered segments for `transmit` to reuse (bench mode only). */
+  private readonly spare: InFlight[] = [];
   private segCounter = 0;
   private readonly rel = new RelativeSeq();
   private readonly listeners: TraceListener[] = [];
@@ -619,28 +624,49 @@ export class Network {
       bytes = encodePacket(packet);
       size = bytes.length;
     }
-    const seg: InFlight = {
-      id,
-      from,
-      to,
-      packet,
-      bytes,
-      size,
-      why,
-      rexmit,
-      dupOf: undefined,
-      summary: this.bench ? undefined : this.rel.summarize(packet),
-      route: to ? this.route(from, to) : undefined,
-      sentAt: t,
-      arriveAt: undefined,
-      t: 0,
-      seq: 0,
-      kind: DELIVER,
-      seg: undefined,
-      host: undefined,
-      token: 0,
-      fn: undefined,
-    };
+    const route = to ? this.route(from, to) : undefined;
+    const summary = this.bench ? undefined : this.rel.summarize(packet);
+    let seg = this.spare.pop();
+    if (seg) {
+      // Bench mode: a delivered segment's record, reused (nothing refers to it any more).
+      seg.id = id;
+      seg.from = from;
+      seg.to = to;
+      seg.packet = packet;
+      seg.bytes = bytes;
+      seg.size = size;
+      seg.why = why;
+      seg.rexmit = rexmit;
+      seg.dupOf = undefined;
+      seg.summary = summary;
+      seg.route = route;
+      seg.sentAt = t;
+      seg.arriveAt = undefined;
+      seg.seg = undefined;
+    } else {
+      seg = {
+        id,
+        from,
+        to,
+        packet,
+        bytes,
+        size,
+        why,
+        rexmit,
+        dupOf: undefined,
+        summary,
+        route,
+        sentAt: t,
+        arriveAt: undefined,
+        t: 0,
+        seq: 0,
+        kind: DELIVER,
+        seg: undefined,
+        host: undefined,
+        token: 0,
+        fn: undefined,
+      };
+    }
     const stats = seg.route ? seg.route.stats : this.stats(from.name, toName);
     stats.sent++;
     stats.wireBytes += size;
@@ -695,9 +721,9 @@ export class Network {
       this.hold(seg, 'hold');
       return;
     }
-    const route = seg.route!;
-    this.enterLink(seg, route, true, extraDelay);
-    if (copy || route.dir.drawDuplicate()) this.duplicate(seg, route, copy ? 'rule' : 'link');
+    const onRoute = seg.route!;
+    this.enterLink(seg, onRoute, true, extraDelay);
+    if (copy || onRoute.dir.drawDuplicate()) this.duplicate(seg, onRoute, copy ? 'rule' : 'link');
   }
 
   private duplicate(seg: InFlight, route: Route, reason: string): void {
@@ -737,6 +763,8 @@ export class Network {
     to.host.receive(this.nowMs, seg.bytes ?? seg.packet);
     this.flush(to);
     this.delivering = undefined;
+    // In bench mode nothing keeps a delivered segment (no trace, no registry): reuse its record.
+    if (this.bench && this.spare.length < MAX_SPARE) this.spare.push(seg);
   }
 
   private hold(seg: InFlight, reason: string): void {

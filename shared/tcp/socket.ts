@@ -12,7 +12,17 @@
 import { ByteQueue, copyBytes, ReceiveBuffer } from './buffers.ts';
 import type { TcpConfig } from './config.ts';
 import { NewReno } from './congestion.ts';
-import { ACK, FIN, type Packet, PSH, RST, SYN, type TcpOption, type TcpSegment } from './packet.ts';
+import {
+  ACK,
+  FIN,
+  type Ipv4Header,
+  type Packet,
+  PSH,
+  RST,
+  SYN,
+  type TcpOption,
+  type TcpSegment,
+} from './packet.ts';
 import { RttEstimator } from './rtt.ts';
 import { SendLog, SeqMarks } from './sendlog.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.ts';
@@ -62,6 +72,7 @@ const TS_OPTION_BYTES = 12;
 export class TcpSocket {
   state: TcpState = 'CLOSED';
   localAddr = 0;
+  private ipCache: Ipv4Header | undefined;
   localPort = 0;
   remoteAddr = 0;
   remotePort = 0;
@@ -330,9 +341,24 @@ export class TcpSocket {
       payload,
     };
     return {
-      ip: { tos: 0, id: 0, df: true, ttl: 64, src: this.localAddr, dst: this.remoteAddr },
+      ip: this.ipHeader(),
       tcp,
     };
+  }
+
+  /** The IPv4 header of our segments: one frozen object per address pair, shared by them all. */
+  private ipHeader(): Ipv4Header {
+    const h = this.ipCache;
+    if (h && h.src === this.localAddr && h.dst === this.remoteAddr) return h;
+    this.ipCache = Object.freeze({
+      tos: 0,
+      id: 0,
+      df: true,
+      ttl: 64,
+      src: this.localAddr,
+      dst: this.remoteAddr,
+    });
+    return this.ipCache;
   }
 
   /**
