@@ -155,24 +155,25 @@ function run(o: Options): Result {
   let received = 0;
   let doneAt: number | undefined;
   // Calls cannot be made from inside the event hook (it runs while a host is being drained):
-  // reactions are queued and run between simulator events.
-  const pending: Array<() => void> = [];
+  // reactions are flagged and run between simulator events.
+  let wantSend = false;
+  let wantRecv = false;
   const onHostEvent = (e: Exclude<HostEvent, { type: 'transmit' }>): void => {
     if (e.type !== 'return') return;
     const res = e.result;
     if (!res.ok) throw new Error(`${e.host} ${e.op} failed: ${res.errno} ${res.message}`);
     if (e.host === 'B' && e.op === 'accept') {
       conn = (res.value as { fd: number }).fd;
-      pending.push(recvMore);
+      wantRecv = true;
     } else if (e.host === 'A' && e.op === 'connect') {
-      pending.push(sendMore);
+      wantSend = true;
     } else if (e.host === 'A' && e.op === 'send') {
       queued += res.value as number;
-      pending.push(sendMore);
+      wantSend = true;
     } else if (e.host === 'B' && e.op === 'recv') {
       received += res.value as number;
       if (received >= o.bytes) doneAt ??= e.t;
-      else pending.push(recvMore);
+      else wantRecv = true;
     }
   };
   const net = new Network({
@@ -210,8 +211,17 @@ function run(o: Options): Result {
     }
     doneAt ??= net.now;
   };
-  const drainPending = (): void => {
-    while (pending.length > 0) pending.shift()!();
+  const runReactions = (): void => {
+    while (wantSend || wantRecv) {
+      if (wantSend) {
+        wantSend = false;
+        sendMore();
+      }
+      if (wantRecv) {
+        wantRecv = false;
+        recvMore();
+      }
+    }
   };
 
   const fdOf = (r: { result?: CallResult }): number => {
@@ -234,7 +244,7 @@ function run(o: Options): Result {
     if (net.runEvents(1) === 0)
       throw new Error(`the transfer stalled at ${net.now} ms with ${received} of ${o.bytes} bytes`);
     events++;
-    if (pending.length > 0) drainPending();
+    if (wantSend || wantRecv) runReactions();
     if ((events & 0xffff) === 0) {
       const m = process.memoryUsage();
       peakRss = Math.max(peakRss, m.rss);
