@@ -7,7 +7,8 @@
  * gets the history without what its first render does not need: segment frames without their
  * TCP payload and long `recv()` results shortened (bundle kinds 2 and 4); after `room.synced`, while
  * live entries flow, the payloads of the frames it keeps (sent, duplicated and corrupted copies)
- * follow, newest first, as whole frames (kind 3). docs/protocol.md, "Headers-first replay".
+ * follow, newest first, as whole frames (kind 3). Its JSON messages come batched, one JSON array
+ * per bundle (kinds 5 and 6). docs/protocol.md, "Headers-first replay".
  */
 import {
   type BundleEntry,
@@ -71,6 +72,23 @@ function shortJson(e: HistoryEntry): Buffer | null {
   }
   shortened.set(e, out);
   return out;
+}
+
+/** The batch marker (bundle kind 6): no bytes. */
+const BATCHED: BundleEntry = { binary: false, kind: ENTRY.batched, data: new Uint8Array(0) };
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/** `[m1,m2,…]` from JSON texts. */
+function jsonArray(texts: Uint8Array[]): Buffer {
+  const parts: Uint8Array[] = [OPEN];
+  for (let i = 0; i < texts.length; i++) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(texts[i]!);
+  }
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
 }
 
 export class Feed implements RoomFeed {
@@ -149,13 +167,16 @@ export class Feed implements RoomFeed {
   /**
    * Sends the next chunk of history as one bundle (shared/protocol/bundle.ts): browsers pay per
    * WebSocket message, so tens of thousands of small messages would take seconds. After each
-   * chunk it waits for the socket to take it, then goes on.
+   * chunk it waits for the socket to take it, then goes on. Headers-first: the chunk's JSON
+   * messages go as one batch (kind 5) at the bundle's head, each marked in its place (kind 6).
    */
   private pump(): void {
     if (this.waiting) return; // the pending write callback resumes the replay
     const history = this.room.history;
+    const batching = this.headersFirst;
     while (this.cursor < history.length) {
       const entries: BundleEntry[] = [];
+      const batch: Uint8Array[] = [];
       let bytes = 0;
       while (
         this.cursor < history.length &&
@@ -164,9 +185,13 @@ export class Feed implements RoomFeed {
       ) {
         const index = this.cursor++;
         const e = this.replayEntry(history[index]!, index);
-        entries.push(e);
         bytes += e.data.length;
+        if (batching && !e.binary) {
+          batch.push(e.data);
+          entries.push(BATCHED);
+        } else entries.push(e);
       }
+      if (batch.length > 0) entries.unshift({ binary: false, kind: ENTRY.jsonBatch, data: jsonArray(batch) });
       if (this.cursor < history.length) {
         this.sendBundle(entries, () => this.pump());
         return;

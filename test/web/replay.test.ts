@@ -8,18 +8,20 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
-  type DecodedEntry,
+  bundleMessages,
+  checkBundle,
   decodeBundle,
   ENTRY,
   encodeBundle,
   framePayloadOffset,
   isBundle,
+  walkBundle,
 } from '../../shared/protocol/bundle.ts';
 import { decodeFrame } from '../../shared/protocol/frame.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
 import { launch, makeClass, person, startServer, waitLadder } from './browser.ts';
 
-describe('bundle version 2', () => {
+describe('bundle versions 2 and 3', () => {
   it('is chosen only when an entry needs it, and every kind comes back', () => {
     const d = (s: string) => new TextEncoder().encode(s);
     const v1 = encodeBundle([
@@ -52,6 +54,43 @@ describe('bundle version 2', () => {
     const bad = v2.slice();
     bad[2] = 5;
     expect(decodeBundle(bad)).toEqual({ ok: false, error: expect.stringContaining('kind 5') });
+    const v3 = encodeBundle([
+      { binary: false, kind: ENTRY.jsonBatch, data: new TextEncoder().encode('[1]') },
+      { binary: false, kind: ENTRY.batched, data: new Uint8Array(0) },
+    ]);
+    expect(v3[1]).toBe(3);
+    const bad3 = v3.slice();
+    bad3[2] = 7;
+    expect(decodeBundle(bad3)).toEqual({ ok: false, error: expect.stringContaining('kind 7') });
+  });
+
+  it('a batch (version 3) gives its messages back in their markers’ places among the frames', () => {
+    const d = (s: string) => new TextEncoder().encode(s);
+    const bundle = encodeBundle([
+      { binary: false, kind: ENTRY.jsonBatch, data: d('[{"a":1},{"b":[2,"x"]}]') },
+      { binary: false, kind: ENTRY.batched, data: new Uint8Array(0) },
+      { binary: true, kind: ENTRY.frameCut, data: d('cut') },
+      { binary: false, kind: ENTRY.batched, data: new Uint8Array(0) },
+      { binary: true, kind: ENTRY.frame, data: d('f') },
+    ]);
+    expect(bundle[1]).toBe(3);
+    const r = decodeBundle(bundle);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(bundleMessages(r.entries).map((e) => [e.kind, new TextDecoder().decode(e.data)])).toEqual([
+      [ENTRY.batched, '{"a":1}'],
+      [ENTRY.frameCut, 'cut'],
+      [ENTRY.batched, '{"b":[2,"x"]}'],
+      [ENTRY.frame, 'f'],
+    ]);
+    // the walker sees the same entries, by offsets, and checkBundle says when the layout is wrong
+    expect(checkBundle(bundle)).toBeUndefined();
+    const seen: Array<[number, string]> = [];
+    walkBundle(bundle, (kind, start, end) => {
+      seen.push([kind, new TextDecoder().decode(bundle.subarray(start, end))]);
+    });
+    expect(seen.map((x) => x[0])).toEqual([5, 6, 2, 6, 1]);
+    expect(checkBundle(bundle.subarray(0, bundle.length - 1))).toContain('only 0 remain');
   });
 
   it('finds where a frame’s TCP payload starts, and says so when the bytes are too short', () => {
@@ -85,7 +124,8 @@ async function client(url: string, query = ''): Promise<Client> {
     if (binary && isBundle(data)) {
       const r = decodeBundle(new Uint8Array(data));
       if (!r.ok) throw new Error(r.error);
-      for (const e of r.entries as DecodedEntry[]) got.push({ kind: e.kind, data: Buffer.from(e.data) });
+      // a batch (kind 5) comes back as its messages, each in its marker's place (kind 6)
+      for (const e of bundleMessages(r.entries)) got.push({ kind: e.kind, data: Buffer.from(e.data) });
     } else {
       got.push({ kind: binary ? ENTRY.frame : ENTRY.json, data });
       if (!binary) {
@@ -124,7 +164,7 @@ async function client(url: string, query = ''): Promise<Client> {
   };
 }
 
-const isJson = (k: number) => k === ENTRY.json || k === ENTRY.jsonShort;
+const isJson = (k: number) => k === ENTRY.json || k === ENTRY.jsonShort || k === ENTRY.batched;
 const json = (m: { data: Buffer }) => JSON.parse(m.data.toString()) as Record<string, unknown>;
 const synced = (m: { kind: number; data: Buffer }) => isJson(m.kind) && json(m).type === 'room.synced';
 const frameN = (b: Buffer) => b.readUInt32BE(8);
@@ -182,7 +222,7 @@ describe('the headers-first replay', () => {
     await app?.close();
   });
 
-  it('sends every entry, cut or shortened, then the kept payloads newest first; nothing else differs', async () => {
+  it('sends every entry, cut or shortened, JSON batched per bundle, then the kept payloads newest first; nothing else differs', async () => {
     const full = await client(url);
     const hf = await client(url, '?replay=headers-first');
     for (const c of [full, hf]) {
@@ -199,17 +239,16 @@ describe('the headers-first replay', () => {
     const b = cut(hf);
     expect(b.length).toBe(a.length);
     expect(a.every((m) => m.kind === ENTRY.json || m.kind === ENTRY.frame)).toBe(true);
+    // every JSON message of the headers-first replay came in a batch
+    expect(b.filter((m) => isJson(m.kind)).every((m) => m.kind === ENTRY.batched)).toBe(true);
     const kept: number[] = [];
     let shortened = 0;
     for (let i = 0; i < a.length; i++) {
       const x = a[i]!;
       const y = b[i]!;
       if (x.kind === ENTRY.json) {
-        if (y.kind === ENTRY.json) {
-          expect(y.data.equals(x.data)).toBe(true);
-          continue;
-        }
-        expect(y.kind).toBe(ENTRY.jsonShort);
+        expect(y.kind).toBe(ENTRY.batched);
+        if (y.data.equals(x.data)) continue;
         shortened++;
         const long = json(x) as { event: { result: { value: { b64: string } } } };
         const short = json(y) as { event: { result: { value: Record<string, unknown> } } };

@@ -7,7 +7,7 @@
  *     ▲                                                       │
  *     └──────────── backoff 0.5 s, 1 s, 2 s … 8 s ◄───────────┘  (not after 4003 REPLACED)
  */
-import { decodeBundle, ENTRY, isBundle } from '../../../shared/protocol/bundle.ts';
+import { checkBundle, ENTRY, isBundle, walkBundle } from '../../../shared/protocol/bundle.ts';
 import { CLOSE } from '../../../shared/protocol/limits.ts';
 import type { ClientMessage } from '../../../shared/protocol/messages.ts';
 
@@ -133,15 +133,8 @@ export class LabClient {
           return;
         }
         // A chunk of history: the same messages, packed into one (shared/protocol/bundle.ts).
-        const r = decodeBundle(bytes);
-        if (!r.ok) return;
-        for (const e of r.entries) {
-          if (this.ws !== ws) return;
-          if (e.kind === ENTRY.frame) this.handlers.onFrame(e.data);
-          else if (e.kind === ENTRY.frameCut) this.handlers.onFrame(e.data, true);
-          else if (e.kind === ENTRY.frameWhole) this.handlers.onWholeFrame?.(e.data);
-          else this.onText(UTF8.decode(e.data));
-        }
+        if (checkBundle(bytes) !== undefined) return;
+        this.onBundle(ws, bytes);
         return;
       }
       this.onText(String(ev.data));
@@ -162,7 +155,48 @@ export class LabClient {
     };
   }
 
-  /** One JSON message from the server: a reply to a pending request, or an event. */
+  /**
+   * A bundle's entries, in order. Its JSON messages come either one by one (kinds 0 and 4) or as
+   * one batch (kind 5, decoded and parsed once) whose elements take their places at the markers
+   * (kind 6). Frames are views into the bundle (nothing copied).
+   */
+  private onBundle(ws: WebSocket, bytes: Uint8Array): void {
+    const h = this.handlers;
+    let batch: unknown[] = [];
+    let next = 0;
+    walkBundle(bytes, (kind, start, end) => {
+      if (this.ws !== ws) return false;
+      switch (kind) {
+        case ENTRY.batched: {
+          const m = batch[next++];
+          if (m && typeof m === 'object') this.onMessage(m as Record<string, unknown>);
+          return;
+        }
+        case ENTRY.frameCut:
+          h.onFrame(bytes.subarray(start, end), true);
+          return;
+        case ENTRY.frame:
+          h.onFrame(bytes.subarray(start, end));
+          return;
+        case ENTRY.frameWhole:
+          h.onWholeFrame?.(bytes.subarray(start, end));
+          return;
+        case ENTRY.jsonBatch:
+          try {
+            const v = JSON.parse(UTF8.decode(bytes.subarray(start, end))) as unknown;
+            batch = Array.isArray(v) ? v : [];
+          } catch {
+            batch = [];
+          }
+          next = 0;
+          return;
+        default:
+          this.onText(UTF8.decode(bytes.subarray(start, end)));
+      }
+    });
+  }
+
+  /** One JSON message from the server as text. */
   private onText(raw: string): void {
     let msg: Record<string, unknown>;
     try {
@@ -170,6 +204,11 @@ export class LabClient {
     } catch {
       return;
     }
+    if (msg && typeof msg === 'object') this.onMessage(msg);
+  }
+
+  /** One JSON message from the server: a reply to a pending request, or an event. */
+  private onMessage(msg: Record<string, unknown>): void {
     if ((msg.type === 'ok' || msg.type === 'error' || msg.type === 'pong') && typeof msg.re === 'number') {
       const p = this.pending.get(msg.re);
       if (p) {
