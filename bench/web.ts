@@ -23,7 +23,7 @@
  */
 
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -31,12 +31,18 @@ import WebSocket from 'ws';
 import { decodeBundle, isBundle } from '../shared/protocol/bundle.ts';
 import { decodeFrame } from '../shared/protocol/frame.ts';
 import { LIMITS } from '../shared/protocol/limits.ts';
-import { buildWeb, KEY, launch, person, shot } from '../test/web/browser.ts';
+import { buildWeb, KEY, launch, person, SHOTS, shot } from '../test/web/browser.ts';
 
 const SEGMENTS = Number(process.env.SEGMENTS ?? 10_000);
 const SCROLL_MS = Number(process.env.SCROLL_MS ?? 4000);
 const ZOOM_MS = Number(process.env.ZOOM_MS ?? 3000);
 const RUNS = Number(process.env.RUNS ?? 5);
+/**
+ * PROFILE=1: one more headers-first run under Chromium's CPU profiler (DevTools protocol), with
+ * an unminified build; PROFILE=trace: under Chromium's tracing (where the main thread's time goes,
+ * JavaScript, style, layout, paint and garbage collection included).
+ */
+const PROFILE = process.env.PROFILE === '1' || process.env.PROFILE === 'trace' ? process.env.PROFILE : '';
 
 // ── the server, in a child process ───────────────────────────────────────────────────────────
 
@@ -83,6 +89,34 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** CPU time in ms of every thread of a process, and of its main thread (Linux schedstat, ns). */
+function threadCpuMs(pid: number): { main: number; all: number } {
+  const read = (f: string) => {
+    try {
+      return Number(readFileSync(f, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      return 0;
+    }
+  };
+  let all = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) all += read(`/proc/${pid}/task/${tid}/schedstat`);
+  } catch {
+    // gone
+  }
+  return { main: read(`/proc/${pid}/task/${pid}/schedstat`), all };
+}
+
+/** CPU time of each of Chromium's renderer processes (main thread and whole process). */
+async function rendererCpu(browser: Browser): Promise<Map<number, { main: number; all: number }>> {
+  const cdp = await browser.newBrowserCDPSession();
+  const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo' as never)) as {
+    processInfo: Array<{ type: string; id: number }>;
+  };
+  await cdp.detach();
+  return new Map(processInfo.filter((p) => p.type === 'renderer').map((p) => [p.id, threadCpuMs(p.id)]));
 }
 
 /** A class with one room, made the way an instructor would (HTTP with the key). */
@@ -342,6 +376,9 @@ interface FirstRender {
   history: number;
   frame: number;
   serverCpu: number;
+  /** CPU time of the page's renderer: its main thread, and all its threads (GC helpers, compositor…). */
+  pageCpu: number;
+  pageCpuAll: number;
   segments: number | undefined;
   items: number | undefined;
 }
@@ -353,19 +390,53 @@ async function firstRender(
   code: string,
   server: ChildProcess,
   query = '',
+  profile: '' | '1' | 'trace' = '',
 ): Promise<{ r: FirstRender; page: Page; errors: string[]; close(): Promise<void> }> {
   const p = await person(browser);
   const page = p.page;
+  const cdp = profile === '1' ? await p.ctx.newCDPSession(page) : undefined;
   await page.goto(`${url}/?class=${code}${query}`);
   await page.locator('#name').fill('Observer');
   await page.locator('tcp-join button[type="submit"]').click();
   await page.getByRole('button', { name: 'Observe' }).first().waitFor();
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
+  if (profile === 'trace')
+    await browser.startTracing(page, {
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink.user_timing'],
+    });
+  // Playwright's in-page helper is compiled on its first use: before the measured window.
+  await page.waitForFunction('true');
+  const r0 = await rendererCpu(browser);
   const cpu0 = cpuMs(server.pid!);
   await page.getByRole('button', { name: 'Observe' }).first().click();
   await page.waitForFunction("performance.getEntriesByName('tcplab:first-frame').length > 0", undefined, {
     timeout: 60_000,
   });
   const serverCpu = cpuMs(server.pid!) - cpu0;
+  // The page's renderer is the one that worked most in the window.
+  let pageCpu = 0;
+  let pageCpuAll = 0;
+  for (const [pid, c1] of await rendererCpu(browser)) {
+    const c0 = r0.get(pid) ?? { main: 0, all: 0 };
+    if (c1.main - c0.main > pageCpu) {
+      pageCpu = c1.main - c0.main;
+      pageCpuAll = c1.all - c0.all;
+    }
+  }
+  if (cdp) {
+    const { profile: prof } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
+    writeFileSync(join(SHOTS, 'bench-web.cpuprofile'), JSON.stringify(prof));
+    process.stdout.write(bottomUp(prof));
+  }
+  if (profile === 'trace') {
+    const buf = await browser.stopTracing();
+    writeFileSync(join(SHOTS, 'bench-web-trace.json'), buf);
+    process.stdout.write(traceSummary(JSON.parse(buf.toString('utf8'))));
+  }
   const t = (await page.evaluate(`(${MARKS})()`)) as {
     join: number;
     synced: number;
@@ -378,6 +449,8 @@ async function firstRender(
       history: t.synced - t.join,
       frame: t.first - t.synced,
       serverCpu,
+      pageCpu,
+      pageCpuAll,
       segments: t.detail?.segments,
       items: t.detail?.items,
     },
@@ -385,6 +458,84 @@ async function firstRender(
     errors: p.errors,
     close: () => p.ctx.close(),
   };
+}
+
+interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+    children?: number[];
+  }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The profile's self time by function (bottom-up), the top entries, and GC. */
+function bottomUp(prof: CpuProfile, top = 30): string {
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < prof.samples.length; i++)
+    self.set(prof.samples[i]!, (self.get(prof.samples[i]!) ?? 0) + (prof.timeDeltas[i] ?? 0) / 1000);
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const [id, ms] of self) {
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.slice(f.url.lastIndexOf('/') + 1);
+    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + ms);
+    if (f.functionName !== '(idle)' && f.functionName !== '(program)') total += ms;
+  }
+  const rows = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return `  CPU profile (self time, busy ${f1(total)} ms; test-results/bench-web.cpuprofile):\n${rows
+    .map(([k, ms]) => `    ${f1(ms).padStart(7)} ms  ${k}`)
+    .join('\n')}\n`;
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args?: { name?: string; data?: Record<string, unknown> };
+}
+
+/**
+ * Self time by trace event on the page's main thread between the join and the first frame (each
+ * complete event minus the ones nested in it), and the time no task ran.
+ */
+function traceSummary(trace: { traceEvents: TraceEvent[] }): string {
+  const evs = trace.traceEvents;
+  const main = evs.find(
+    (e) =>
+      e.name === 'thread_name' &&
+      e.args?.name === 'CrRendererMain' &&
+      evs.some((x) => x.pid === e.pid && x.tid === e.tid && x.name === 'tcplab:room-join'),
+  );
+  if (!main) return '  trace: no renderer main thread with the join mark\n';
+  const on = evs.filter((e) => e.pid === main.pid && e.tid === main.tid);
+  const mark = (n: string) => on.find((e) => e.name === n)?.ts ?? Number.NaN;
+  const t0 = mark('tcplab:room-join');
+  const t1 = mark('tcplab:first-frame');
+  const xs = on
+    .filter((e) => e.ph === 'X' && e.dur !== undefined && e.ts + e.dur! > t0 && e.ts < t1)
+    .sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+  const self = new Map<string, number>();
+  const stack: TraceEvent[] = [];
+  let busy = 0;
+  for (const e of xs) {
+    while (stack.length && stack[stack.length - 1]!.ts + stack[stack.length - 1]!.dur! <= e.ts) stack.pop();
+    const parent = stack[stack.length - 1];
+    if (parent) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur! / 1000);
+    else busy += (Math.min(e.ts + e.dur!, t1) - Math.max(e.ts, t0)) / 1000;
+    self.set(e.name, (self.get(e.name) ?? 0) + e.dur! / 1000);
+    stack.push(e);
+  }
+  const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, 20);
+  return `  trace (main thread, join → first frame ${f1((t1 - t0) / 1000)} ms: tasks ${f1(busy)} ms, nothing running ${f1((t1 - t0) / 1000 - busy)} ms; test-results/bench-web-trace.json):\n${rows
+    .map(([k, ms]) => `    ${f1(ms).padStart(7)} ms  ${k}`)
+    .join('\n')}\n`;
 }
 
 const median = (xs: number[]) => {
@@ -401,7 +552,10 @@ async function main(): Promise<void> {
     `bench:web — ${SEGMENTS} segments, headless Chromium at 1280×720, load average ${load()}\n`,
   );
   const tb = performance.now();
-  const webRoot = await buildWeb('bench-web-dist');
+  const webRoot = await buildWeb(
+    PROFILE === '1' ? 'bench-web-dist-profile' : 'bench-web-dist',
+    PROFILE !== '1',
+  );
   process.stdout.write(`  vite build                     ${f1(performance.now() - tb)} ms\n`);
   const data = mkdtempSync(join(tmpdir(), 'tcplab-bench-web-'));
   const { proc: server, url } = await spawnLab(data, webRoot);
@@ -427,7 +581,7 @@ async function main(): Promise<void> {
       runs.push(h.r);
       errors.push(...h.errors);
       process.stdout.write(
-        `  first render, run ${i + 1}            ${f1(h.r.first)} ms  (history in ${f1(h.r.history)} ms, then ${f1(h.r.frame)} ms to the first frame; server CPU ${f1(h.r.serverCpu)} ms; ${h.r.segments} segments, ${h.r.items} events)   full replay: ${f1(f.r.first)} ms (server CPU ${f1(f.r.serverCpu)} ms)   load ${load()}\n`,
+        `  first render, run ${i + 1}            ${f1(h.r.first)} ms  (history in ${f1(h.r.history)} ms, then ${f1(h.r.frame)} ms to the first frame; page CPU ${f1(h.r.pageCpu)} ms main thread, ${f1(h.r.pageCpuAll)} ms all threads; server CPU ${f1(h.r.serverCpu)} ms; ${h.r.segments} segments, ${h.r.items} events)   full replay: ${f1(f.r.first)} ms (page CPU ${f1(f.r.pageCpu)} ms, server CPU ${f1(f.r.serverCpu)} ms)   load ${load()}\n`,
       );
       if (i < RUNS - 1) await h.close();
       else kept = h;
@@ -437,10 +591,21 @@ async function main(): Promise<void> {
     process.stdout.write(
       `  first render, headers first    median ${f1(median(firsts))} ms, min ${f1(Math.min(...firsts))}, max ${f1(worst)} over ${RUNS} runs  target < 1000 ms: ${worst < 1000 ? 'met' : median(firsts) < 1000 ? 'met by the median, MISSED by the worst run' : 'MISSED'}\n`,
     );
+    const cpus = runs.map((r) => r.pageCpu);
+    process.stdout.write(
+      `  page main-thread CPU, headers first  median ${f1(median(cpus))} ms, min ${f1(Math.min(...cpus))}, max ${f1(Math.max(...cpus))} (less sensitive to the load than the time)\n`,
+    );
     const fulls = full.map((r) => r.first);
     process.stdout.write(
       `  first render, full replay      median ${f1(median(fulls))} ms, min ${f1(Math.min(...fulls))}, max ${f1(Math.max(...fulls))} (every frame whole, ?replay=full; ratio ${(median(fulls) / median(firsts)).toFixed(2)})\n`,
     );
+    if (PROFILE) {
+      const pr = await firstRender(browser, url, code, server, '', PROFILE);
+      process.stdout.write(
+        `  profiled run                   ${f1(pr.r.first)} ms (history ${f1(pr.r.history)} ms)\n`,
+      );
+      await pr.close();
+    }
     const page = kept!.page;
     await shot(page, 'bench-web-first');
     const scroll = await animate(page, 'scroll', SCROLL_MS);
