@@ -24,6 +24,19 @@ export class EventQueue<E extends Scheduled> {
 
   push(event: E): E {
     event.seq = this.counter++;
+    return this.insert(event);
+  }
+
+  /**
+   * The sequence number the next `push` would give: for an event that waits outside the queue
+   * (in a FIFO of its own) and is `insert`ed later, still ordered as if pushed now.
+   */
+  takeSeq(): number {
+    return this.counter++;
+  }
+
+  /** Adds an event whose `seq` is already set (from `takeSeq`). */
+  insert(event: E): E {
     const heap = this.heap;
     let i = heap.length;
     heap.push(event);

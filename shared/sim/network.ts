@@ -94,6 +94,13 @@ interface HostEntry {
 interface Route {
   dir: LinkDirection;
   stats: DirectionStats;
+  /**
+   * Segments on this direction in arrival order. Only the first (`fifo[fifoHead]`) is in the event
+   * queue; it brings in the next when it is delivered. A segment arriving earlier than the last
+   * one queued (a reordered one, or one a fault rule delayed) goes into the event queue directly.
+   */
+  fifo: InFlight[];
+  fifoHead: number;
 }
 
 /** A segment the network is carrying. */
@@ -115,6 +122,8 @@ interface InFlight extends QueueItem {
   sentAt: number;
   /** Scheduled arrival while on the wire. */
   arriveAt: number | undefined;
+  /** Whether it waits in its route's FIFO (see Route) rather than in the event queue alone. */
+  inFifo: boolean;
 }
 
 /** The most delivered segment records kept for reuse in bench mode. */
@@ -590,7 +599,12 @@ export class Network {
   private route(from: HostEntry, to: HostEntry): Route {
     let r = from.routes.get(to);
     if (!r) {
-      r = { dir: this.direction(from.name, to.name), stats: this.stats(from.name, to.name) };
+      r = {
+        dir: this.direction(from.name, to.name),
+        stats: this.stats(from.name, to.name),
+        fifo: [],
+        fifoHead: 0,
+      };
       from.routes.set(to, r);
     }
     return r;
@@ -643,6 +657,7 @@ export class Network {
       seg.sentAt = t;
       seg.arriveAt = undefined;
       seg.seg = undefined;
+      seg.inFifo = false;
     } else {
       seg = {
         id,
@@ -665,6 +680,7 @@ export class Network {
         host: undefined,
         token: 0,
         fn: undefined,
+        inFifo: false,
       };
     }
     const stats = seg.route ? seg.route.stats : this.stats(from.name, toName);
@@ -751,10 +767,41 @@ export class Network {
     seg.t = seg.arriveAt;
     seg.kind = DELIVER;
     seg.seg = seg;
-    this.queue.push(seg);
+    seg.seq = this.queue.takeSeq();
+    const fifo = route.fifo;
+    if (route.fifoHead === fifo.length) {
+      // The direction's first segment on the wire: in the event queue at once.
+      seg.inFifo = true;
+      fifo.push(seg);
+      this.queue.insert(seg);
+    } else if (seg.t >= fifo[fifo.length - 1]!.t) {
+      seg.inFifo = true;
+      fifo.push(seg);
+    } else {
+      seg.inFifo = false;
+      this.queue.insert(seg);
+    }
+  }
+
+  /** The FIFO head `seg` leaves the event queue: put the next of its direction there. */
+  private advanceFifo(seg: InFlight): void {
+    const route = seg.route!;
+    const fifo = route.fifo;
+    route.fifoHead++;
+    if (route.fifoHead < fifo.length) {
+      this.queue.insert(fifo[route.fifoHead]!);
+    } else {
+      fifo.length = 0;
+      route.fifoHead = 0;
+    }
+    if (route.fifoHead >= 1024 && route.fifoHead * 2 >= fifo.length) {
+      route.fifo = fifo.slice(route.fifoHead);
+      route.fifoHead = 0;
+    }
   }
 
   private deliver(seg: InFlight): void {
+    if (seg.inFifo) this.advanceFifo(seg);
     const to = seg.to!;
     if (!this.bench) this.flying.delete(seg.id);
     seg.route!.stats.delivered++;
