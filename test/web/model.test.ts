@@ -323,4 +323,19 @@ describe('calls as strace prints them', () => {
     expect(r.text!.length).toBeLessThan(120);
     expect(r.text!.endsWith('…')).toBe(true);
   });
+
+  it('gives the same text for ASCII and for UTF-8, whole or cut, as the headers-first replay shortens it', () => {
+    const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+    expect(resultBytes({ b64: b64('hello\tworld\n') })).toEqual({ len: 12, text: 'hello\tworld\n' });
+    expect(resultBytes({ b64: b64('你好 TCP') })).toEqual({ len: 10, text: '你好 TCP' });
+    // 33 three-byte characters: the 96-byte prefix ends on a whole character
+    const zh = '传'.repeat(40);
+    expect(resultBytes({ b64: b64(zh) })).toEqual({ len: 120, text: `${'传'.repeat(32)}…` });
+    const ascii = 'a'.repeat(200);
+    const short = { b64: b64(ascii).slice(0, 128), bytes: 200, truncated: true };
+    expect(resultBytes(short)).toEqual({ len: 200, text: `${'a'.repeat(96)}…` });
+    expect(resultBytes({ b64: b64(ascii) })).toEqual(resultBytes(short));
+    // bytes that are not UTF-8: the length only
+    expect(resultBytes({ b64: Buffer.from([0xff, 0xfe, 0x41]).toString('base64') })).toEqual({ len: 3 });
+  });
 });

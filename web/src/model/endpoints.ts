@@ -197,6 +197,9 @@ function wholeUtf8(b: Uint8Array): number {
   return b.length;
 }
 
+/** A byte above 0x7f in a binary string (from `atob`). */
+const NOT_ASCII = /[\x80-\xff]/;
+
 /** Bytes of a result's text kept for display (a recv() may return 64 KiB). */
 const PREVIEW_BYTES = 96;
 
@@ -220,6 +223,10 @@ export function resultBytes(value: unknown): { len: number; text?: string } | un
     let text: string | undefined;
     try {
       const bin = atob(head);
+      if (!NOT_ASCII.test(bin)) {
+        // ASCII is its own UTF-8: the binary string is the text (no bytes to build and decode).
+        return { len, text: more ? `${bin}…` : bin };
+      }
       const bytes = new Uint8Array(bin.length);
       for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
       text = UTF8.decode(more ? bytes.subarray(0, wholeUtf8(bytes)) : bytes);

@@ -128,7 +128,8 @@ export class RoomStore {
 
   /**
    * A binary frame as received (`cut`: without its TCP payload, which `addWhole` brings later);
-   * returns false (and records why) when it cannot be read.
+   * returns false (and records why) when it cannot be read. The store keeps views of `bytes`, not
+   * copies: pass bytes nothing writes to afterwards (a WebSocket message's are its own).
    */
   addBinary(bytes: Uint8Array, cut = false): boolean {
     const r = decodeFrame(bytes);

@@ -156,37 +156,39 @@ export class SegmentTable {
     return dir;
   }
 
-  /** Adds one frame (`cut`: its payload is not here yet); returns the segment it belongs to. */
+  /**
+   * Adds one frame (`cut`: its payload is not here yet); returns the segment it belongs to. The
+   * segment keeps a view of the frame's packet bytes, not a copy: they must not change afterwards.
+   */
   addFrame(f: SegmentFrame, cut = false): Segment {
     this.version++;
     let seg = this.byId.get(f.segId);
     if (!seg) seg = this.create(f, cut);
-    const mark = { n: f.n, t: f.t };
     if (f.ruleId) seg.ruleId = f.ruleId;
     switch (f.fate) {
       case 'sent':
       case 'duplicated':
         break;
       case 'held':
-        seg.held = mark;
+        seg.held = { n: f.n, t: f.t };
         seg.holdCause = f.cause;
         break;
       case 'released':
-        seg.released = mark;
+        seg.released = { n: f.n, t: f.t };
         break;
       case 'delayed':
-        seg.delayed = { ...mark, ms: f.extraMs };
+        seg.delayed = { n: f.n, t: f.t, ms: f.extraMs };
         break;
       case 'corrupted':
-        seg.corrupted = { ...mark, bytes: f.packet.slice(), cut };
+        seg.corrupted = { n: f.n, t: f.t, bytes: f.packet, cut };
         if (!seg.tags.some((t) => t.kind === 'bad-checksum')) seg.tags.push({ kind: 'bad-checksum' });
         break;
       case 'arrived':
-        seg.end = { ...mark, fate: 'arrived', cause: f.cause };
+        seg.end = { n: f.n, t: f.t, fate: 'arrived', cause: f.cause };
         this.onArrival(seg);
         break;
       case 'dropped':
-        seg.end = { ...mark, fate: 'dropped', cause: f.cause };
+        seg.end = { n: f.n, t: f.t, fate: 'dropped', cause: f.cause };
         break;
     }
     return seg;
@@ -201,11 +203,11 @@ export class SegmentTable {
     if (!seg) return false;
     if (f.fate === 'corrupted') {
       if (seg.corrupted?.n !== f.n || !seg.corrupted.cut) return false;
-      seg.corrupted.bytes = f.packet.slice();
+      seg.corrupted.bytes = f.packet;
       seg.corrupted.cut = false;
     } else {
       if (seg.start.n !== f.n || !seg.cut) return false;
-      seg.bytes = f.packet.slice();
+      seg.bytes = f.packet;
       seg.cut = false;
     }
     this.version++;
@@ -223,7 +225,7 @@ export class SegmentTable {
   private create(f: SegmentFrame, cut: boolean): Segment {
     const from: Side = f.dir === 'AB' ? 'A' : 'B';
     const to: Side = from === 'A' ? 'B' : 'A';
-    const bytes = f.packet.slice();
+    const bytes = f.packet;
     const h = readHeader(bytes, cut);
     const seg: Segment = {
       id: f.segId,
