@@ -158,6 +158,9 @@ function run(o: Options): Result {
   // reactions are flagged and run between simulator events.
   let wantSend = false;
   let wantRecv = false;
+  /** The calls that blocked: only their return events continue the loops. */
+  let blockedSend = -1;
+  let blockedRecv = -1;
   const onHostEvent = (e: Exclude<HostEvent, { type: 'transmit' }>): void => {
     if (e.type !== 'return') return;
     const res = e.result;
@@ -168,9 +171,12 @@ function run(o: Options): Result {
     } else if (e.host === 'A' && e.op === 'connect') {
       wantSend = true;
     } else if (e.host === 'A' && e.op === 'send') {
+      // Every call has a return event; a call that finished at once was counted by its caller.
+      if (e.callId !== blockedSend) return;
       queued += res.value as number;
       wantSend = true;
     } else if (e.host === 'B' && e.op === 'recv') {
+      if (e.callId !== blockedRecv) return;
       received += res.value as number;
       if (received >= o.bytes) doneAt ??= e.t;
       else wantRecv = true;
@@ -197,7 +203,10 @@ function run(o: Options): Result {
     while (queued < o.bytes) {
       const n = Math.min(chunk.length, o.bytes - queued);
       const r = net.call('A', { op: 'send', fd: a, data: n === chunk.length ? chunk : chunk.subarray(0, n) });
-      if (!r.result) return; // blocked: the return event continues the loop
+      if (!r.result) {
+        blockedSend = r.callId; // blocked: its return event continues the loop
+        return;
+      }
       if (!r.result.ok) throw new Error(`send failed: ${r.result.errno}`);
       queued += r.result.value as number;
     }
@@ -205,7 +214,10 @@ function run(o: Options): Result {
   const recvMore = (): void => {
     while (received < o.bytes) {
       const r = net.call('B', { op: 'recv', fd: conn, into: inbox });
-      if (!r.result) return;
+      if (!r.result) {
+        blockedRecv = r.callId;
+        return;
+      }
       if (!r.result.ok) throw new Error(`recv failed: ${r.result.errno}`);
       received += r.result.value as number;
     }

@@ -10,7 +10,7 @@
  */
 import { encodePacket } from '../tcp/codec.ts';
 import type { TcpConfig } from '../tcp/config.ts';
-import { Host } from '../tcp/host.ts';
+import { Host, type TransmitHook } from '../tcp/host.ts';
 import type { Packet } from '../tcp/packet.ts';
 import type { CallRequest, CallResult, HostEvent, SendReason } from '../tcp/types.ts';
 import { EventQueue } from './event-queue.ts';
@@ -39,6 +39,8 @@ export interface SimHost {
   nextDeadline(): number | undefined;
   drain(): HostEvent[];
   snapshot(): unknown;
+  /** Optional: deliver transmits straight to `hook` rather than as drained events (bench mode). */
+  setTransmitHook?(hook: TransmitHook | undefined): void;
 }
 
 export interface HostSpec {
@@ -270,6 +272,10 @@ export class Network {
       };
       this.hostsByName.set(spec.name, entry);
       this.hostsByAddr.set(spec.addr, entry);
+      // Bench mode: packets go onto the link as they are sent, without a transmit event each.
+      if (this.bench && entry.host.setTransmitHook) {
+        entry.host.setTransmitHook((packet, why, rexmit, t) => this.transmit(entry, packet, why, rexmit, t));
+      }
     }
     for (const { from, to, ...patch } of opts.links ?? []) {
       this.hostEntry(from);

@@ -37,6 +37,9 @@ export interface HostOptions {
   config?: Partial<TcpConfig>;
 }
 
+/** Receives a host's packets as they are transmitted (see `Host.setTransmitHook`). */
+export type TransmitHook = (packet: Packet, why: SendReason, rexmit: number | undefined, t: number) => void;
+
 export interface CallOutcome {
   callId: number;
   /** Undefined when the call blocked: its `return` event will come later. */
@@ -172,6 +175,7 @@ export class Host implements SocketHost {
   /** Some socket may have become CLOSED and unreferenced since the last reap. */
   private reapDue = false;
   private lastHit: TcpSocket | undefined;
+  private transmitHook: TransmitHook | undefined;
 
   constructor(opts: HostOptions) {
     this.name = opts.name;
@@ -360,7 +364,19 @@ export class Host implements SocketHost {
   // ---------------------------------------------------------------------------------------------
   // SocketHost
 
+  /**
+   * Hands every transmitted packet straight to `hook` instead of queueing a `transmit` event for
+   * `drain` (the simulator's bench mode, where nothing else looks at transmits).
+   */
+  setTransmitHook(hook: TransmitHook | undefined): void {
+    this.transmitHook = hook;
+  }
+
   transmit(sock: TcpSocket, packet: Packet, why: SendReason, rexmit?: number): void {
+    if (this.transmitHook) {
+      this.transmitHook(packet, why, rexmit, this.now);
+      return;
+    }
     const ev: HostEvent = { type: 'transmit', t: this.now, host: this.name, sock: sock.id, packet, why };
     if (rexmit !== undefined) ev.rexmit = rexmit;
     this.events.push(ev);
