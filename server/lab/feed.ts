@@ -8,10 +8,12 @@
  * TCP payload and long `recv()` results shortened (bundle kinds 2 and 4); after `room.synced`, while
  * live entries flow, the payloads of the frames it keeps (sent, duplicated and corrupted copies)
  * follow, newest first, as whole frames (kind 3). Its JSON messages come batched, one JSON array
- * per bundle (kinds 5 and 6). docs/protocol.md, "Headers-first replay".
+ * per bundle (kinds 5 and 6), timer and cc events in a compact form. docs/protocol.md,
+ * "Headers-first replay".
  */
 import {
   type BundleEntry,
+  compactEvent,
   ENTRY,
   encodeBundle,
   framePayloadOffset,
@@ -79,6 +81,14 @@ const BATCHED: BundleEntry = { binary: false, kind: ENTRY.batched, data: new Uin
 const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
+
+/** A batch element: the message's compact form when it has one (shared/protocol/bundle.ts), else its text. */
+function compact(data: Uint8Array): Uint8Array {
+  if (data.length > 400) return data;
+  // latin1 keeps every byte as one character, so the tokens copied go back byte for byte.
+  const c = compactEvent(Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1'));
+  return c === undefined ? data : Buffer.from(c, 'latin1');
+}
 
 /** `[m1,m2,…]` from JSON texts. */
 function jsonArray(texts: Uint8Array[]): Buffer {
@@ -187,7 +197,7 @@ export class Feed implements RoomFeed {
         const e = this.replayEntry(history[index]!, index);
         bytes += e.data.length;
         if (batching && !e.binary) {
-          batch.push(e.data);
+          batch.push(compact(e.data));
           entries.push(BATCHED);
         } else entries.push(e);
       }

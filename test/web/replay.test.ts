@@ -10,9 +10,11 @@ import WebSocket from 'ws';
 import {
   bundleMessages,
   checkBundle,
+  compactEvent,
   decodeBundle,
   ENTRY,
   encodeBundle,
+  expandCompact,
   framePayloadOffset,
   isBundle,
   walkBundle,
@@ -93,6 +95,100 @@ describe('bundle versions 2 and 3', () => {
     expect(checkBundle(bundle.subarray(0, bundle.length - 1))).toContain('only 0 remain');
   });
 
+  it('timer and cc events have a compact form that expands to the same message, byte for byte', () => {
+    const msgs = [
+      {
+        type: 'room.event',
+        room: 3,
+        n: 15,
+        t: 11269.0289,
+        event: {
+          t: 11269.0289,
+          type: 'timer',
+          host: 'A',
+          sock: 1,
+          kind: 'retransmit',
+          action: 'set',
+          deadline: 14269.0289,
+        },
+      },
+      {
+        type: 'room.event',
+        room: 3,
+        n: 16,
+        t: 0,
+        event: {
+          t: 0,
+          type: 'timer',
+          host: 'B',
+          sock: 12,
+          kind: 'delayed-ack',
+          action: 'cancel',
+          deadline: 1e21,
+        },
+      },
+      {
+        type: 'room.event',
+        room: 3,
+        n: 17,
+        t: 5.5,
+        event: {
+          t: 5.5,
+          type: 'cc',
+          host: 'A',
+          sock: 1,
+          cwnd: 17520,
+          ssthresh: 2147483647,
+          phase: 'slow-start',
+          cause: 'new data "acknowledged" \\ 已确认',
+        },
+      },
+    ];
+    for (const m of msgs) {
+      const text = JSON.stringify(m);
+      const latin1 = Buffer.from(text).toString('latin1');
+      const c = compactEvent(latin1);
+      expect(c).toBeDefined();
+      expect(c!.length).toBeLessThan(latin1.length / 2);
+      const back = expandCompact(JSON.parse(Buffer.from(c!, 'latin1').toString('utf8')) as unknown[]);
+      expect(JSON.stringify(back)).toBe(text);
+    }
+    // anything else stays as it is: other events, an extra field, a message time unlike the event's
+    const other = [
+      {
+        type: 'room.event',
+        room: 3,
+        n: 1,
+        t: 1,
+        event: { t: 1, type: 'state', host: 'A', sock: 1, from: 'CLOSED', to: 'LISTEN', cause: 'listen()' },
+      },
+      {
+        type: 'room.event',
+        room: 3,
+        n: 1,
+        t: 1,
+        event: { t: 1, type: 'timer', host: 'A', sock: 1, kind: 'rto', action: 'set', deadline: 2, extra: 1 },
+      },
+      {
+        type: 'room.event',
+        room: 3,
+        n: 1,
+        t: 2,
+        event: { t: 1, type: 'timer', host: 'A', sock: 1, kind: 'rto', action: 'set', deadline: 2 },
+      },
+      {
+        type: 'room.event',
+        room: 3,
+        n: 1,
+        t: 1,
+        event: { t: 1, type: 'cc', host: 'C', sock: 1, cwnd: 1, ssthresh: 2, phase: 'x', cause: 'y' },
+      },
+    ];
+    for (const m of other) expect(compactEvent(JSON.stringify(m))).toBeUndefined();
+    expect(expandCompact([0, 1, 2])).toBeUndefined();
+    expect(expandCompact([7, 1, 2, 3, 4, 5, 6, 7, 8])).toBeUndefined();
+  });
+
   it('finds where a frame’s TCP payload starts, and says so when the bytes are too short', () => {
     // 36-byte frame header, 20-byte IPv4 header, TCP header of 6 words (one option word)
     const f = new Uint8Array(36 + 20 + 24 + 10);
@@ -108,6 +204,8 @@ describe('bundle versions 2 and 3', () => {
 
 interface Client {
   ws: WebSocket;
+  /** Batch elements that came in a compact form (arrays). */
+  compact: number;
   /** Every message, bundles unpacked, with its kind (plain messages: 0 JSON, 1 frame). */
   got: Array<{ kind: number; data: Buffer }>;
   request(msg: Record<string, unknown>): Promise<Record<string, unknown>>;
@@ -120,10 +218,15 @@ async function client(url: string, query = ''): Promise<Client> {
   const waiting = new Map<number, (m: Record<string, unknown>) => void>();
   const watchers = new Set<() => void>();
   const got: Client['got'] = [];
+  let compact = 0;
   ws.on('message', (data: Buffer, binary: boolean) => {
     if (binary && isBundle(data)) {
       const r = decodeBundle(new Uint8Array(data));
       if (!r.ok) throw new Error(r.error);
+      for (const e of r.entries)
+        if (e.kind === ENTRY.jsonBatch)
+          for (const m of JSON.parse(Buffer.from(e.data).toString()) as unknown[])
+            if (Array.isArray(m)) compact++;
       // a batch (kind 5) comes back as its messages, each in its marker's place (kind 6)
       for (const e of bundleMessages(r.entries)) got.push({ kind: e.kind, data: Buffer.from(e.data) });
     } else {
@@ -141,6 +244,9 @@ async function client(url: string, query = ''): Promise<Client> {
   });
   return {
     ws,
+    get compact() {
+      return compact;
+    },
     got,
     request(msg) {
       const n = id++;
@@ -239,8 +345,14 @@ describe('the headers-first replay', () => {
     const b = cut(hf);
     expect(b.length).toBe(a.length);
     expect(a.every((m) => m.kind === ENTRY.json || m.kind === ENTRY.frame)).toBe(true);
-    // every JSON message of the headers-first replay came in a batch
+    // every JSON message of the headers-first replay came in a batch, timer and cc events compact
     expect(b.filter((m) => isJson(m.kind)).every((m) => m.kind === ENTRY.batched)).toBe(true);
+    const compactable = a.filter(
+      (m) => m.kind === ENTRY.json && /"type":"(timer|cc)"/.test(m.data.toString()),
+    );
+    expect(compactable.length).toBeGreaterThan(5);
+    expect(hf.compact).toBe(compactable.length);
+    expect(full.compact).toBe(0);
     const kept: number[] = [];
     let shortened = 0;
     for (let i = 0; i < a.length; i++) {
@@ -249,6 +361,8 @@ describe('the headers-first replay', () => {
       if (x.kind === ENTRY.json) {
         expect(y.kind).toBe(ENTRY.batched);
         if (y.data.equals(x.data)) continue;
+        // only a long recv() result differs
+        expect(x.data.toString()).toContain('"type":"return"');
         shortened++;
         const long = json(x) as { event: { result: { value: { b64: string } } } };
         const short = json(y) as { event: { result: { value: Record<string, unknown> } } };

@@ -7,7 +7,7 @@
  *     ▲                                                       │
  *     └──────────── backoff 0.5 s, 1 s, 2 s … 8 s ◄───────────┘  (not after 4003 REPLACED)
  */
-import { checkBundle, ENTRY, isBundle, walkBundle } from '../../../shared/protocol/bundle.ts';
+import { checkBundle, ENTRY, expandCompact, isBundle, walkBundle } from '../../../shared/protocol/bundle.ts';
 import { CLOSE } from '../../../shared/protocol/limits.ts';
 import type { ClientMessage } from '../../../shared/protocol/messages.ts';
 
@@ -169,7 +169,9 @@ export class LabClient {
       switch (kind) {
         case ENTRY.batched: {
           const m = batch[next++];
-          if (m && typeof m === 'object') this.onMessage(m as Record<string, unknown>);
+          // a timer or cc event may come as a compact array of its fields
+          const msg = Array.isArray(m) ? expandCompact(m) : m;
+          if (msg && typeof msg === 'object') this.onMessage(msg as Record<string, unknown>);
           return;
         }
         case ENTRY.frameCut:
