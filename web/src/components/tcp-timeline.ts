@@ -315,6 +315,14 @@ export class TcpTimeline extends LitElement {
     if (changed.has('selected') && this.selected !== null && changed.get('selected') !== undefined) {
       // keep the keyboard selection in view
     }
+    // A room's whole history has just arrived: draw it in this frame, with the DOM update that
+    // brought it, rather than one frame later.
+    if (this.store?.synced && this.firstFrameOf !== this.store && this.ctx && this.width > 0) {
+      if (this.raf) cancelAnimationFrame(this.raf);
+      this.raf = 0;
+      this.draw();
+      return;
+    }
     this.schedule();
   }
 
