@@ -547,14 +547,14 @@ export class Persistence {
         this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
       }
       // The rebuilt history must be the stored one, byte for byte.
-      const stored = decodeChunks(eventRows.get(id) ?? []);
-      report.events += stored.length;
-      const n = firstDifference(stored, room.history);
-      let events = stored.length;
+      const stored = checkStored(eventRows.get(id) ?? [], room.history);
+      report.events += stored.count;
+      const n = stored.differs;
+      let events = stored.count;
       if (n !== undefined) {
         report.mismatched.push({ room: id, n });
         this.log.warn(
-          { room: id, n, stored: stored.length, rebuilt: room.history.length },
+          { room: id, n, stored: stored.count, rebuilt: room.history.length },
           'persistence: the rebuilt history differs from the stored one (a different engine?); keeping the rebuilt one',
         );
         dropEpochEvents.run(id, epoch);
@@ -715,35 +715,41 @@ export function encodeEntries(history: readonly HistoryEntry[], from: number, to
   return out;
 }
 
-export function decodeEntries(blob: Buffer): HistoryEntry[] {
-  const out: HistoryEntry[] = [];
-  let o = 0;
-  while (o < blob.length) {
-    if (o + 5 > blob.length) throw new Error('a stored history chunk is truncated');
-    const len = blob.readUInt32BE(o + 1);
-    if (o + 5 + len > blob.length) throw new Error('a stored history chunk is truncated');
-    out.push({ binary: blob[o] === 1, data: blob.subarray(o + 5, o + 5 + len) });
-    o += 5 + len;
-  }
-  return out;
-}
-
-function decodeChunks(rows: Row[]): HistoryEntry[] {
-  const out: HistoryEntry[] = [];
+/**
+ * Checks stored history chunks against the rebuilt history, byte for byte, in place (no copy of
+ * the stored entries): how many entries are stored, and the first that differs from the rebuilt
+ * one (or that the rebuilt history lacks), undefined when all are equal.
+ */
+function checkStored(
+  rows: Row[],
+  rebuilt: readonly HistoryEntry[],
+): { count: number; differs: number | undefined } {
+  let n = 0;
+  let differs: number | undefined;
   for (const row of rows) {
-    if (Number(row.first_n) !== out.length) throw new Error('stored history chunks do not follow each other');
-    const entries = decodeEntries(row.data as Buffer);
-    if (entries.length !== Number(row.count)) throw new Error('a stored history chunk has the wrong count');
-    out.push(...entries);
+    if (Number(row.first_n) !== n) throw new Error('stored history chunks do not follow each other');
+    const blob = row.data as Buffer;
+    const first = n;
+    let o = 0;
+    while (o < blob.length) {
+      if (o + 5 > blob.length) throw new Error('a stored history chunk is truncated');
+      const len = blob.readUInt32BE(o + 1);
+      const end = o + 5 + len;
+      if (end > blob.length) throw new Error('a stored history chunk is truncated');
+      if (differs === undefined) {
+        const e = rebuilt[n];
+        if (
+          !e ||
+          e.binary !== (blob[o] === 1) ||
+          e.data.length !== len ||
+          e.data.compare(blob, o + 5, end) !== 0
+        )
+          differs = n;
+      }
+      o = end;
+      n++;
+    }
+    if (n - first !== Number(row.count)) throw new Error('a stored history chunk has the wrong count');
   }
-  return out;
-}
-
-/** Index of the first entry where `stored` and `rebuilt` differ (or `stored` is longer); undefined when equal. */
-function firstDifference(stored: HistoryEntry[], rebuilt: HistoryEntry[]): number | undefined {
-  for (let i = 0; i < stored.length; i++) {
-    const b = rebuilt[i];
-    if (!b || b.binary !== stored[i]!.binary || !b.data.equals(stored[i]!.data)) return i;
-  }
-  return undefined;
+  return { count: n, differs };
 }

@@ -123,45 +123,43 @@ describe('kill -9 mid-burst', () => {
     await nextOf(pairs[2]!.b, 'room.event', { timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 300));
 
-    // The burst: 60 sends from A and 10 recvs from B per room, all at once, no waiting.
+    // The burst: 60 sends from A and 10 recvs from B per room, no waiting for replies, sent in
+    // groups of ten a few milliseconds apart (the server answers a whole turn's messages in one
+    // write: a burst sent at once could be answered entirely before a kill lands).
+    const burst: Array<() => void> = [];
     let id = 1000;
-    for (const p of pairs) {
-      for (let i = 0; i < 60; i++)
-        p.a.send(
-          JSON.stringify({
-            type: 'sock.call',
-            id: id++,
-            room: p.room,
-            host: 'A',
-            call: { op: 'send', fd: 3, data: `message ${i} `.repeat(20) },
-          }),
-        );
-      for (let i = 0; i < 10; i++)
-        p.b.send(
-          JSON.stringify({
-            type: 'sock.call',
-            id: id++,
-            room: p.room,
-            host: 'B',
-            call: { op: 'recv', fd: 4, max: 700 },
-          }),
-        );
-    }
+    for (let i = 0; i < 70; i++)
+      for (const p of pairs) {
+        const msg =
+          i < 60
+            ? { host: 'A', call: { op: 'send', fd: 3, data: `message ${i} `.repeat(20) } }
+            : { host: 'B', call: { op: 'recv', fd: 4, max: 700 } };
+        const ws = i < 60 ? p.a : p.b;
+        const text = JSON.stringify({ type: 'sock.call', id: id++, room: p.room, ...msg });
+        burst.push(() => ws.send(text));
+      }
     // Kill as soon as a fair part has been acknowledged, while the rest is in flight: counted as
     // the replies arrive (not by polling, which a busy machine delays past the end of the burst).
     const exited = new Promise((r) => first.child.once('exit', r));
-    await new Promise<void>((resolve) => {
+    let killed = false;
+    const kill = new Promise<void>((resolve) => {
       let n = 0;
       const onMessage = (data: Buffer, binary: boolean) => {
         if (binary) return;
         const m = JSON.parse(data.toString()) as { type: string; re?: number };
         if (m.type !== 'ok' || (m.re ?? 0) < 1000 || ++n < 40) return;
+        killed = true;
         first.child.kill('SIGKILL');
         for (const p of pairs) for (const ws of [p.a, p.b]) ws.off('message', onMessage);
         resolve();
       };
       for (const p of pairs) for (const ws of [p.a, p.b]) ws.on('message', onMessage);
     });
+    for (let i = 0; i < burst.length && !killed; i += 10) {
+      for (const send of burst.slice(i, i + 10)) send();
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await kill;
     await exited;
     expect(first.child.signalCode).toBe('SIGKILL');
     const acked = pairs.map((p) => ({
