@@ -206,6 +206,7 @@ export class Room {
       hosts,
       link: this.opts.link,
       keepTrace: false,
+      rawBytes: true,
       createHost: (spec) =>
         this.wrapHost(new Host({ name: spec.name, addr: spec.addr, config: spec.config ?? {} })),
     });
@@ -624,8 +625,8 @@ export class Room {
 
   private frame(e: SegmentTrace, n: number): Buffer {
     let packet: Uint8Array | undefined;
-    if (e.hex !== undefined) {
-      packet = new Uint8Array(Buffer.from(e.hex, 'hex'));
+    if (e.bytes !== undefined || e.hex !== undefined) {
+      packet = e.bytes ?? new Uint8Array(Buffer.from(e.hex!, 'hex'));
       this.bytes.set(e.id, packet);
     } else {
       packet = this.bytes.get(e.id) ?? new Uint8Array(0);

@@ -146,10 +146,13 @@ export function segmentFieldValue(e: SegmentTrace, field: SegmentField): number 
     }
     case 'checksum':
     case 'dataOffset': {
-      if (e.hex === undefined) return undefined;
-      const ihl = (Number.parseInt(e.hex.slice(0, 2), 16) & 0x0f) * 4;
-      const byte = (k: number) => Number.parseInt(e.hex!.slice(2 * (ihl + k), 2 * (ihl + k) + 2), 16);
-      return field === 'checksum' ? (byte(16) << 8) | byte(17) : byte(12) >> 4;
+      // The packet as raw bytes (a room's live trace) or as hex (a recorded one).
+      const raw = e.bytes;
+      const hex = e.hex;
+      if (raw === undefined && hex === undefined) return undefined;
+      const at = (i: number) => (raw ? raw[i]! : Number.parseInt(hex!.slice(2 * i, 2 * i + 2), 16));
+      const ihl = (at(0) & 0x0f) * 4;
+      return field === 'checksum' ? (at(ihl + 16) << 8) | at(ihl + 17) : at(ihl + 12) >> 4;
     }
     default:
       return e[field];

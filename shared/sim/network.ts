@@ -72,6 +72,11 @@ export interface NetworkOptions {
   /** Builds a host (default: the engine's `Host`). */
   createHost?: (spec: HostSpec) => SimHost;
   /**
+   * Segment events carry the packet as `bytes` (a Uint8Array nobody may change) rather than as
+   * `hex`: for a subscriber that frames the bytes itself, such as the server's rooms.
+   */
+  rawBytes?: boolean;
+  /**
    * Receives every host event except transmits, as the engine made it (no JSON conversion):
    * the cheap way for a driver such as the benchmark to see returns of blocked calls. It must not
    * call into the network; queue the reaction and run it between events.
@@ -225,6 +230,7 @@ export class Network {
   private readonly seed: number;
   private readonly bench: boolean;
   private readonly keepTrace: boolean;
+  private readonly rawBytes: boolean;
   private readonly hostsByName = new Map<string, HostEntry>();
   private readonly hostsByAddr = new Map<number, HostEntry>();
   private readonly queue = new EventQueue<QueueItem>();
@@ -252,6 +258,7 @@ export class Network {
     this.seed = opts.seed >>> 0;
     this.bench = opts.mode === 'bench';
     this.keepTrace = opts.keepTrace ?? !this.bench;
+    this.rawBytes = opts.rawBytes ?? false;
     this.onHostEvent = opts.onHostEvent;
     this.defaultLink = { ...DEFAULT_LINK, ...(opts.link ?? {}) };
     const create = opts.createHost ?? defaultHost;
@@ -843,7 +850,10 @@ export class Network {
       ...(seg.rexmit === undefined ? {} : { rexmit: seg.rexmit }),
       ...seg.summary!,
     };
-    if ((event === 'send' || event === 'dup' || event === 'corrupt') && seg.bytes) e.hex = toHex(seg.bytes);
+    if ((event === 'send' || event === 'dup' || event === 'corrupt') && seg.bytes) {
+      if (this.rawBytes) e.bytes = seg.bytes;
+      else e.hex = toHex(seg.bytes);
+    }
     this.emit(e);
   }
 

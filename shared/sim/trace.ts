@@ -68,6 +68,11 @@ export type SegmentTrace = {
 } & SegmentSummary & {
     /** The IPv4 packet exactly as on the wire (on `send` and `dup` only, and not in bench mode). */
     hex?: string;
+    /**
+     * The same bytes as they are, instead of `hex`, for a subscriber that asked for them
+     * (`NetworkOptions.rawBytes`); not part of the JSON trace.
+     */
+    bytes?: Uint8Array;
   };
 
 export type TraceEvent =

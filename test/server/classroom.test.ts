@@ -119,6 +119,11 @@ describe('two students drive a connection, an observer watches', () => {
     const gotA = await waitFor(a, returned('A', recvA.callId));
     expect(Buffer.from((gotA.data.event as Data).result.value.b64, 'base64').toString()).toBe('world');
 
+    // A's delayed ACK of "world" leaves before A closes (the room runs at ×100, so a close made
+    // at once could otherwise beat the delayed-ACK timer and carry the ACK on its FIN).
+    for (let i = 0; i < 1000 && ladder(a).length < 7; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(ladder(a)[6]).toBe('AB ACK');
+
     // A closes, B half-closes with shutdown.
     expect(await call(a, 'A', { op: 'close', fd: 3 })).toMatchObject({ result: { ok: true } });
     await waitFor(b, state('B', 'CLOSE-WAIT'));
