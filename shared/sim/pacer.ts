@@ -133,9 +133,20 @@ export class Pacer<H = unknown> {
     return this.virtualAnchor + (this.clock.now() - this.realAnchor) * this.speedFactor;
   }
 
+  /**
+   * Virtual time now. Computed from real time in floating point, it can land a hair below an event
+   * that is due (19.99999999999993 for 20): such an event counts as due, or the pacer would re-arm
+   * for a wait shorter than any timer and waste a tick (a millisecond with real timers) on nothing.
+   */
+  private dueTarget(): number {
+    const target = this.target();
+    const next = this.net.nextEventTime();
+    return next !== undefined && next > target && next - target <= SNAP_MS ? next : target;
+  }
+
   /** Runs what is due by now; returns false when the event budget ran out first. */
   private catchUp(): boolean {
-    const reached = this.net.runUntil(this.target(), this.maxEventsPerTick);
+    const reached = this.net.runUntil(this.dueTarget(), this.maxEventsPerTick);
     if (!reached) this.anchor();
     return reached;
   }
@@ -156,7 +167,7 @@ export class Pacer<H = unknown> {
     let wait = this.maxTickMs;
     if (next !== undefined) {
       const virtualWait = next - this.target();
-      wait = Math.max(0, Math.min(wait, virtualWait / this.speedFactor));
+      wait = virtualWait <= SNAP_MS ? 0 : Math.min(wait, virtualWait / this.speedFactor);
     }
     this.handle = { h: this.clock.schedule(this.tick, wait) };
   }
@@ -166,6 +177,9 @@ export class Pacer<H = unknown> {
     this.handle = undefined;
   }
 }
+
+/** Virtual ms below which an event counts as due now (floating-point error, not a real wait). */
+const SNAP_MS = 1e-6;
 
 function checkSpeed(speed: number): number {
   if (!(Number.isFinite(speed) && speed >= MIN_SPEED && speed <= MAX_SPEED)) {

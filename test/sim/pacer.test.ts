@@ -29,9 +29,13 @@ class FakeClock implements PacerClock<number> {
     return this.timers.size;
   }
 
+  /** Callbacks run so far (a guard against a pacer that re-arms without moving on). */
+  fired = 0;
+
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
+      if (++this.fired > 100_000) throw new Error('the clock ran 100,000 callbacks: a tick loop');
       let best: [number, { at: number; fn: () => void }] | undefined;
       for (const entry of this.timers)
         if (entry[1].at <= end && (!best || entry[1].at < best[1].at)) best = entry;
@@ -52,6 +56,40 @@ function refusedConnect() {
 }
 
 describe('Pacer', () => {
+  test('float rounding never leaves it re-arming just short of a due event', () => {
+    // At speeds whose factor has no exact binary form, virtual time computed from real time can
+    // land a hair below an event's time (19.99999999999993 for 20).
+    const cases: Array<[number, number]> = [
+      [0.1, 1.7000000000000006],
+      [0.1, 6.499999999999994],
+      [0.3, 7.3],
+      [3, 7.3],
+      [7, 2.9],
+      [33, 0.7],
+    ];
+    for (const [speed, delayMs] of cases) {
+      const net = twoHosts({ link: { delayMs } });
+      const lfd = ok(net, 'B', { op: 'socket' }) as number;
+      ok(net, 'B', { op: 'bind', fd: lfd, port: 80 });
+      ok(net, 'B', { op: 'listen', fd: lfd });
+      const fd = ok(net, 'A', { op: 'socket' }) as number;
+      net.call('A', { op: 'connect', fd, addr: ADDR_B, port: 80 });
+      net.call('A', { op: 'send', fd, data: new Uint8Array(300_000) });
+      const clock = new FakeClock();
+      let ticks = 0;
+      const pacer = new Pacer(net, { clock, speed, onTick: () => ticks++ });
+      pacer.resume();
+      for (let i = 0; i < 50; i++) clock.advance(13.7 / speed);
+      pacer.sync();
+      expect(net.now).toBeCloseTo(685, 6);
+      expect(net.nextEventTime() ?? Number.POSITIVE_INFINITY).toBeGreaterThan(net.now);
+      // Each tick runs what is due or waits for the next event: the hundreds of segments of the
+      // transfer take a few hundred ticks, not a tick loop.
+      expect(ticks).toBeGreaterThan(5);
+      expect(ticks).toBeLessThan(2000);
+    }
+  });
+
   test('at ×10, 15 real ms run the events of the first 150 virtual ms', () => {
     const net = refusedConnect();
     const clock = new FakeClock();
