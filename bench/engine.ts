@@ -3,7 +3,7 @@
  * our ns-3 3.37 reference run on this machine.
  *
  *   npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS]
- *                           [--queue PACKETS] [--seed N] [--runs N] [--json] [--full]
+ *                           [--queue PACKETS] [--seed N] [--runs N] [--warmup BYTES] [--json] [--full]
  *
  * `--full` runs the same transfer in the simulator's full mode (packets encoded, decoded and
  * checksummed) to cross-check that bench mode changes nothing but the speed.
@@ -35,12 +35,17 @@ interface Options {
    * a 100-packet queue the completion time of one run depends a lot on where the losses fall).
    */
   runs: number;
+  /**
+   * Bytes of an unmeasured transfer run first (default 16 MiB, 0 for none), so the figures are
+   * the engine's, not V8's compiler warming up: the first run of a fresh process is half as fast.
+   */
+  warmup: number;
   json: boolean;
   /** Run in the simulator's full mode (hex, decoded bytes) to cross-check bench mode. */
   full: boolean;
 }
 
-const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--queue PACKETS] [--seed N] [--runs N] [--json] [--full]`;
+const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--queue PACKETS] [--seed N] [--runs N] [--warmup BYTES] [--json] [--full]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -52,6 +57,7 @@ function parseArgs(argv: string[]): Options {
     queuePackets: 100,
     seed: 1,
     runs: 5,
+    warmup: 16 * 1024 * 1024,
     json: false,
     full: false,
   };
@@ -86,6 +92,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--runs':
         o.runs = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 1 && n <= 100);
+        break;
+      case '--warmup':
+        o.warmup = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
         break;
       case '--seed':
         o.seed = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
@@ -328,6 +337,15 @@ function median(xs: number[]): number {
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
   const results: Result[] = [];
+  // Seed 0 for the warm-up: never one of the measured seeds' runs.
+  if (o.warmup > 0) run({ ...o, bytes: o.warmup, seed: 0 });
+  if (!o.json) {
+    const flags = process.execArgv.length > 0 ? process.execArgv.join(' ') : 'none';
+    process.stdout.write(
+      `(${o.warmup > 0 ? `after an unmeasured ${(o.warmup / MIB).toFixed(0)} MiB warm-up transfer` : 'no warm-up'}; ` +
+        `Node ${process.version}, options: ${flags})\n\n`,
+    );
+  }
   for (let i = 0; i < o.runs; i++) {
     const oi = { ...o, seed: o.seed + i };
     const r = run(oi);

@@ -5,9 +5,13 @@ import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
 
-const [entry, ...args] = process.argv.slice(2);
+// Node options may come before the entry (`node bench/run.mjs --max-semi-space-size=64 bench/x.ts`).
+const argv = process.argv.slice(2);
+const nodeFlags = [];
+while (argv[0]?.startsWith('--')) nodeFlags.push(argv.shift());
+const [entry, ...args] = argv;
 if (!entry) {
-  process.stderr.write('usage: node bench/run.mjs bench/NAME.ts [args…]\n');
+  process.stderr.write('usage: node bench/run.mjs [node options…] bench/NAME.ts [args…]\n');
   process.exit(2);
 }
 const outDir = join('node_modules', '.cache', 'tcplab-bench');
@@ -24,7 +28,7 @@ await build({
   logLevel: 'warning',
 });
 try {
-  execFileSync(process.execPath, [outfile, ...args], { stdio: 'inherit' });
+  execFileSync(process.execPath, [...nodeFlags, outfile, ...args], { stdio: 'inherit' });
 } catch (e) {
   process.exit(typeof e.status === 'number' ? e.status : 1);
 }
