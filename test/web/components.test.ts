@@ -208,6 +208,23 @@ describe('room components on a recorded trace', () => {
     await h.ctx.close();
   });
 
+  it('two segments held at the same moment get button rows that do not overlap', async () => {
+    const h = await person(browser);
+    await h.page.goto(`${url}/dev.html?scenario=held2`);
+    const one = h.page.getByRole('button', { name: 'Lose segment #1' });
+    const two = h.page.getByRole('button', { name: 'Lose segment #2' });
+    await one.waitFor();
+    await two.waitFor();
+    const a = (await one.boundingBox())!;
+    const b = (await two.boundingBox())!;
+    const apart =
+      a.y + a.height <= b.y || b.y + b.height <= a.y || a.x + a.width <= b.x || b.x + b.width <= a.x;
+    expect(apart, `#1 at ${JSON.stringify(a)}, #2 at ${JSON.stringify(b)}`).toBe(true);
+    await shot(h.page, 'components-held-two');
+    expect(h.errors).toEqual([]);
+    await h.ctx.close();
+  });
+
   it('raised no page errors', () => {
     expect(p.errors).toEqual([]);
   });

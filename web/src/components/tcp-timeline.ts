@@ -122,6 +122,10 @@ interface Hover {
   seg?: number;
 }
 
+/** Room a held segment's row of buttons takes (px), to keep two rows from overlapping. */
+const HELD_ROW_HEIGHT = 36;
+const HELD_ROW_WIDTH = 260;
+
 interface HeldPos {
   id: number;
   x: number;
@@ -600,7 +604,15 @@ export class TcpTimeline extends LitElement {
     // header band (drawn last: it covers what scrolls under it)
     this.drawHeader(ctx, xA, xB, W, c);
 
-    // held segments' buttons
+    // held segments' buttons: segments held at about the same moment hang at the same height
+    // (mid-flight is mid-ladder for both directions), so their button rows are stacked apart.
+    held.sort((p, q) => p.y - q.y || p.id - q.id);
+    for (let i = 1; i < held.length; i++) {
+      const prev = held[i - 1]!;
+      const h = held[i]!;
+      if (Math.abs(h.x - prev.x) < HELD_ROW_WIDTH && h.y < prev.y + HELD_ROW_HEIGHT)
+        h.y = prev.y + HELD_ROW_HEIGHT;
+    }
     const changed =
       held.length !== this._held.length ||
       held.some((h, i) => {

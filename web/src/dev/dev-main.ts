@@ -4,7 +4,7 @@
  * or replayed at its own pace. Read-only: no socket calls, no clock. The benchmark loads its
  * 10,000-segment history through `window.tcpLabDev.load`.
  *
- *   dev.html?scenario=lifecycle|lostfin|held|bulk&sends=200&loss=0.02&replay=1
+ *   dev.html?scenario=lifecycle|lostfin|held|held2|bulk&sends=200&loss=0.02&replay=1
  */
 import { css, html, LitElement } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
@@ -16,6 +16,7 @@ import { RoomStore } from '../model/room-store.ts';
 import {
   bulkScenario,
   HELD_SYN,
+  HELD_TWO,
   LIFECYCLE,
   LOST_FIN,
   type RecordedHistory,
@@ -74,9 +75,11 @@ export class TcpDev extends LitElement {
         ? LOST_FIN
         : which === 'held'
           ? HELD_SYN
-          : which === 'bulk'
-            ? bulkScenario(Number(p.get('sends') ?? 200), Number(p.get('loss') ?? 0.02))
-            : LIFECYCLE;
+          : which === 'held2'
+            ? HELD_TWO
+            : which === 'bulk'
+              ? bulkScenario(Number(p.get('sends') ?? 200), Number(p.get('loss') ?? 0.02))
+              : LIFECYCLE;
     const rec = recordScenario(scenario);
     if (p.get('replay')) this.replay(rec, Number(p.get('speed') ?? 1));
     else this.load(rec);

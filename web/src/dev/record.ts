@@ -177,6 +177,22 @@ export const HELD_SYN: Scenario = {
   steps: LIFECYCLE.steps.slice(0, 6),
 };
 
+/** Hold mode with a simultaneous open: both SYNs wait mid-flight at the same moment. */
+export const HELD_TWO: Scenario = {
+  ...LIFECYCLE,
+  name: 'Hold mode: two SYNs held at once',
+  until: 3000,
+  hold: true,
+  steps: [
+    { at: 0, host: 'A', op: 'socket', as: 'a' },
+    { at: 0, host: 'A', op: 'bind', fd: 'a', port: 1000 },
+    { at: 0, host: 'B', op: 'socket', as: 'b' },
+    { at: 0, host: 'B', op: 'bind', fd: 'b', port: 2000 },
+    { at: 100, host: 'A', op: 'connect', fd: 'a', addr: 'B', port: 2000 },
+    { at: 100, host: 'B', op: 'connect', fd: 'b', addr: 'A', port: 1000 },
+  ],
+};
+
 /** Bulk data with random loss: retransmissions, dup ACKs, fast retransmit, cwnd. */
 export function bulkScenario(sends: number, loss = 0.02, delayMs = 40): Scenario {
   const steps: Scenario['steps'] = [
