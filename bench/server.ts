@@ -3,7 +3,7 @@
  *
  * The server runs in a child process (so its CPU and memory are its own); this process plays
  * 1000 students in 500 rooms (classes of 60 pairs, the last one smaller) and 10 instructor
- * dashboards, each following a class of 60 pairs. Every room loops at full speed (clock ×100,
+ * dashboards, each following a class (of 60 pairs, but for the last), so every room is on one. Every room loops at full speed (clock ×100,
  * short link), each person sending their calls without waiting for the previous call's `ok`
  * (the server answers one connection's messages in order) and waiting only for what TCP makes
  * them wait for:
@@ -51,7 +51,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { decodeBundle, isBundle } from '../shared/protocol/bundle.ts';
 
 const KEY = 'bench-key';
-/** Pairs per class: a dashboard follows one class (issue 8: "usable with 60 pairs at once"). */
+/** Pairs per class: a dashboard follows one class (issue 8: "usable with 60 pairs at once"), every class has one. */
 const CLASS_ROOMS = 60;
 const DASHBOARDS = 10;
 /** A loop waiting longer than this (real ms) for an event is stuck: the room is reset. */
@@ -695,9 +695,9 @@ async function labPhase(seconds: number, roomCount: number, persist: boolean, pa
   progress(
     `lab server up${persist ? ` (persistence in ${dataDir})` : ' (no persistence)'}, ${rooms.length} rooms in ${classes.length} classes`,
   );
-  // Dashboards first, so they see every room from the start; each follows a full class when there is one.
-  const full = classes.filter((c) => c.rooms.length === CLASS_ROOMS);
-  const followed = full.length > 0 ? full : classes;
+  // Dashboards first, so they see every room from the start. Every class gets one (the ones left
+  // over follow the first classes again), so every room is on a dashboard.
+  const followed = classes;
   const dashboards: Dashboard[] = [];
   for (let d = 0; d < DASHBOARDS && followed.length > 0; d++) {
     const c = followed[d % followed.length]!;
@@ -959,13 +959,9 @@ async function barePhase(seconds: number, roomCount: number, sample: Sample) {
       c.ws.send(JSON.stringify(h));
     });
   };
-  // The same layout as the lab: classes of CLASS_ROOMS, DASHBOARDS spread over the full ones.
+  // The same layout as the lab: classes of CLASS_ROOMS, DASHBOARDS spread over all of them.
   const classCount = Math.ceil(roomCount / CLASS_ROOMS);
-  const sizes = Array.from({ length: classCount }, (_, k) =>
-    Math.min(CLASS_ROOMS, roomCount - k * CLASS_ROOMS),
-  );
-  const full = sizes.flatMap((s, k) => (s === CLASS_ROOMS ? [k] : []));
-  const followed = full.length > 0 ? full : sizes.map((_, k) => k);
+  const followed = Array.from({ length: classCount }, (_, k) => k);
   for (let d = 0; d < DASHBOARDS; d++) {
     const c = new Client(url);
     await hello(c, { role: 'dash', klass: followed[d % followed.length] });
@@ -1120,6 +1116,14 @@ async function main(): Promise<void> {
     if (pace > 0) paced = lab;
     else labs.push(lab);
     process.stdout.write(reportLab(lab).join('\n'));
+    const covered = new Map(lab.dashboards.map((d) => [d.code, d.rooms]));
+    const onDashboards = [...covered.values()].reduce((n, k) => n + k, 0);
+    if (onDashboards < roomCount) {
+      bad = true;
+      process.stdout.write(`FAILED: only ${onDashboards} of the ${roomCount} rooms are on a dashboard\n`);
+    } else {
+      process.stdout.write(`  every one of the ${roomCount} rooms is on a dashboard\n`);
+    }
     for (const d of lab.dashboards)
       if (d.missing.length > 0) {
         bad = true;
