@@ -13,7 +13,6 @@
  * as the same bytes to every feed (the people in the room and watching instructors).
  */
 import { CLASSROOM_CLOCK, ROOM_ADDRS } from '../../shared/protocol/defaults.ts';
-import { type Cause, encodeFrame, type Fate } from '../../shared/protocol/frame.ts';
 import { toWireJson } from '../../shared/protocol/json.ts';
 import type { Limits } from '../../shared/protocol/limits.ts';
 import type {
@@ -27,6 +26,7 @@ import type {
   SeatHolder,
   SockCall,
 } from '../../shared/protocol/messages.ts';
+import { segmentFrame } from '../../shared/protocol/trace-frame.ts';
 import { checkRule } from '../../shared/sim/faults.ts';
 import type { LinkSettings } from '../../shared/sim/link.ts';
 import { Network, type SimHost } from '../../shared/sim/network.ts';
@@ -127,17 +127,6 @@ export interface RoomOptions {
   /** Called when the engine or simulator throws: the room is paused and marked broken. */
   onCrash?: (room: Room, error: unknown) => void;
 }
-
-const FATE_OF: Record<SegmentTrace['event'], Fate> = {
-  send: 'sent',
-  arrive: 'arrived',
-  drop: 'dropped',
-  dup: 'duplicated',
-  hold: 'held',
-  release: 'released',
-  delay: 'delayed',
-  corrupt: 'corrupted',
-};
 
 /** How often `room.time` is pushed while the clock runs (real ms). */
 export const TIME_PUSH_MS = 1000;
@@ -632,22 +621,7 @@ export class Room {
       packet = this.bytes.get(e.id) ?? new Uint8Array(0);
     }
     if (e.event === 'arrive' || e.event === 'drop') this.bytes.delete(e.id);
-    const { cause, ruleId } = causeOf(e);
-    const bytes = encodeFrame({
-      room: this.id,
-      n,
-      segId: e.id,
-      t: e.t,
-      fate: FATE_OF[e.event],
-      dir: e.from === 'A' ? 'AB' : 'BA',
-      ...(e.why === undefined ? {} : { why: e.why }),
-      cause,
-      rexmit: e.rexmit ?? 0,
-      ref: e.dupOf ?? 0,
-      ruleId,
-      extraMs: e.delayMs ?? 0,
-      packet,
-    });
+    const bytes = segmentFrame(e, this.id, n, packet);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -736,28 +710,4 @@ export class Room {
 function simRule(rule: FaultRule, id: number) {
   const { label: _label, ...rest } = rule;
   return { ...rest, id: String(id) };
-}
-
-function causeOf(e: SegmentTrace): { cause: Cause; ruleId: number } {
-  const r = e.reason;
-  if (r === undefined) return { cause: 'none', ruleId: 0 };
-  if (r.startsWith('rule:')) return { cause: 'rule', ruleId: Number(r.slice(5)) || 0 };
-  switch (r) {
-    case 'loss':
-      return { cause: 'loss', ruleId: 0 };
-    case 'queue-full':
-      return { cause: 'queue-full', ruleId: 0 };
-    case 'hold':
-      return { cause: 'hold', ruleId: 0 };
-    case 'user':
-      return { cause: 'person', ruleId: 0 };
-    case 'no-route':
-      return { cause: 'no-route', ruleId: 0 };
-    case 'link':
-      return { cause: 'duplicate', ruleId: 0 };
-    case 'rule':
-      return { cause: 'rule', ruleId: 0 };
-    default:
-      return { cause: 'none', ruleId: 0 };
-  }
 }

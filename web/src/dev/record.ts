@@ -4,56 +4,18 @@
  * room's history is made of on the wire (`room.event` JSON and binary segment frames, numbered
  * by `n`), the way the lab server records them. Read-only: nothing here acts like a server.
  */
-import { type Cause, encodeFrame, type Fate } from '../../../shared/protocol/frame.ts';
+import { fromHex } from '../../../shared/capture/bytes.ts';
 import type { RoomInfo } from '../../../shared/protocol/messages.ts';
+import { segmentFrame } from '../../../shared/protocol/trace-frame.ts';
 import { runScenario } from '../../../shared/sim/runner.ts';
 import type { Scenario } from '../../../shared/sim/scenario.ts';
-import type { SegmentTrace, TraceEvent } from '../../../shared/sim/trace.ts';
+import type { TraceEvent } from '../../../shared/sim/trace.ts';
 
 export interface RecordedHistory {
   room: number;
   info: RoomInfo;
   /** JSON messages as objects, frames as bytes, in history order. */
   messages: Array<Record<string, unknown> | Uint8Array>;
-}
-
-const FATE_OF: Record<SegmentTrace['event'], Fate> = {
-  send: 'sent',
-  arrive: 'arrived',
-  drop: 'dropped',
-  dup: 'duplicated',
-  hold: 'held',
-  release: 'released',
-  delay: 'delayed',
-  corrupt: 'corrupted',
-};
-
-function causeOf(reason: string | undefined): { cause: Cause; ruleId: number } {
-  if (reason === undefined) return { cause: 'none', ruleId: 0 };
-  if (reason.startsWith('rule:'))
-    return { cause: 'rule', ruleId: Number(reason.slice(5).replace(/\D/g, '')) || 0 };
-  switch (reason) {
-    case 'loss':
-      return { cause: 'loss', ruleId: 0 };
-    case 'queue-full':
-      return { cause: 'queue-full', ruleId: 0 };
-    case 'hold':
-      return { cause: 'hold', ruleId: 0 };
-    case 'user':
-      return { cause: 'person', ruleId: 0 };
-    case 'no-route':
-      return { cause: 'no-route', ruleId: 0 };
-    case 'link':
-      return { cause: 'duplicate', ruleId: 0 };
-    default:
-      return { cause: 'none', ruleId: 0 };
-  }
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }
 
 /** Trace events to history messages, numbered from 0. */
@@ -68,24 +30,7 @@ export function traceToMessages(trace: readonly TraceEvent[], room: number): Rec
         packet = fromHex(e.hex);
         bytes.set(e.id, packet);
       } else packet = bytes.get(e.id) ?? new Uint8Array(0);
-      const { cause, ruleId } = causeOf(e.reason);
-      out.push(
-        encodeFrame({
-          room,
-          n,
-          segId: e.id,
-          t: e.t,
-          fate: FATE_OF[e.event],
-          dir: e.from === 'A' ? 'AB' : 'BA',
-          ...(e.why === undefined ? {} : { why: e.why }),
-          cause,
-          rexmit: e.rexmit ?? 0,
-          ref: e.dupOf ?? 0,
-          ruleId,
-          extraMs: e.delayMs ?? 0,
-          packet,
-        }),
-      );
+      out.push(segmentFrame(e, room, n, packet));
     } else {
       out.push({ type: 'room.event', room, n, t: e.t, event: e });
     }
