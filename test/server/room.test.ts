@@ -12,36 +12,7 @@ import type { SockCall } from '../../shared/protocol/messages.ts';
 import type { PacerClock } from '../../shared/sim/pacer.ts';
 import { decodePacket } from '../../shared/tcp/codec.ts';
 import { flagNames } from '../../shared/tcp/packet.ts';
-
-/** Real time under the test's control: `advance` runs the timers that fall due, in order. */
-class FakeClock implements PacerClock<number> {
-  private t = 0;
-  private nextId = 1;
-  private readonly tasks = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  schedule(fn: () => void, ms: number): number {
-    const id = this.nextId++;
-    this.tasks.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  cancel(h: number): void {
-    this.tasks.delete(h);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.tasks) if (e[1].at <= end && (!due || e[1].at < due[1].at)) due = e;
-      if (!due) break;
-      this.tasks.delete(due[0]);
-      this.t = Math.max(this.t, due[1].at);
-      due[1].fn();
-    }
-    this.t = end;
-  }
-}
+import { FakeClock } from '../fake-clock.ts';
 
 function makeRoom(clock: PacerClock<unknown>, opts: { running?: boolean } = {}) {
   return new Room({

@@ -2,51 +2,9 @@
  * The Pacer against a fake clock: virtual time follows real time × speed; pause, resume, step.
  */
 import { describe, expect, test } from 'vitest';
-import { Pacer, type PacerClock } from '../../shared/sim/pacer.ts';
+import { Pacer } from '../../shared/sim/pacer.ts';
+import { FakeClock } from '../fake-clock.ts';
 import { ADDR_B, ok, twoHosts } from './helpers.ts';
-
-/** A manual clock: `advance(ms)` runs due callbacks in order, like real timers would. */
-class FakeClock implements PacerClock<number> {
-  t = 0;
-  private next = 1;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.t;
-  }
-
-  schedule(fn: () => void, ms: number): number {
-    const id = this.next++;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-
-  cancel(id: number): void {
-    this.timers.delete(id);
-  }
-
-  get pending(): number {
-    return this.timers.size;
-  }
-
-  /** Callbacks run so far (a guard against a pacer that re-arms without moving on). */
-  fired = 0;
-
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      if (++this.fired > 100_000) throw new Error('the clock ran 100,000 callbacks: a tick loop');
-      let best: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.timers)
-        if (entry[1].at <= end && (!best || entry[1].at < best[1].at)) best = entry;
-      if (!best) break;
-      this.timers.delete(best[0]);
-      this.t = best[1].at;
-      best[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 function refusedConnect() {
   const net = twoHosts({ link: { delayMs: 100 } });
