@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import { LabError } from '../../server/lab/errors.ts';
-import { type HistoryEntry, Room, type RoomSetup } from '../../server/lab/room.ts';
-import { CLASSROOM_LINK, CLASSROOM_TCP } from '../../shared/protocol/defaults.ts';
+import type { HistoryEntry, Room, RoomSetup } from '../../server/lab/room.ts';
 import { decodeFrame, type Fate } from '../../shared/protocol/frame.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
-import type { Seat, SockCall } from '../../shared/protocol/messages.ts';
+import type { SockCall } from '../../shared/protocol/messages.ts';
 import type { PacerClock } from '../../shared/sim/pacer.ts';
 import type { TraceEvent } from '../../shared/sim/trace.ts';
 import { FakeClock } from '../fake-clock.ts';
+import { call, connectPair, makeRoom as makeTestRoom } from '../rooms.ts';
 
 export { FakeClock };
 
@@ -31,44 +31,15 @@ export function tempDir(prefix = 'tcplab-persist-'): string {
   return d;
 }
 
+/** A room that keeps its whole history (no cap), as persistence tests compare it all. */
 export function makeRoom(
   clock: PacerClock<unknown>,
   opts: { running?: boolean; id?: number; setup?: Partial<RoomSetup> } = {},
 ): Room {
-  const id = opts.id ?? 7;
-  return new Room({
-    id,
-    name: 'R',
-    classCode: 'ABCD',
-    seed: opts.setup?.seed ?? id,
-    limits: { ...LIMITS, maxHistoryEvents: 1e9 },
-    link: opts.setup?.link ?? CLASSROOM_LINK,
-    tcp: opts.setup?.tcp ?? CLASSROOM_TCP,
-    ...(opts.setup?.hosts ? { hosts: opts.setup.hosts } : {}),
-    ...(opts.setup?.addrs ? { addrs: opts.setup.addrs } : {}),
-    speed: 1,
-    running: opts.running ?? true,
-    timers: clock,
-  });
+  return makeTestRoom(clock, { ...opts, limits: { ...LIMITS, maxHistoryEvents: 1e9 } });
 }
 
-export const call = (room: Room, host: Seat, c: SockCall) =>
-  room.input({ kind: 'call', host, call: c }) as {
-    callId: number;
-    result?: { ok: boolean; value?: unknown };
-  };
-
-/** B listens on 80 and accepts; A connects; both ESTABLISHED when it returns. */
-export function connectPair(room: Room, clock: FakeClock): void {
-  call(room, 'B', { op: 'socket' });
-  call(room, 'B', { op: 'bind', fd: 3, port: 80 });
-  call(room, 'B', { op: 'listen', fd: 3 });
-  call(room, 'B', { op: 'accept', fd: 3 });
-  clock.advance(100);
-  call(room, 'A', { op: 'socket' });
-  call(room, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
-  clock.advance(2000);
-}
+export { call, connectPair };
 
 /**
  * A class's hour in one room: handshake, data both ways over a lossy link, stepping onto two

@@ -9,25 +9,10 @@ import { CLASSROOM_LINK, CLASSROOM_TCP } from '../../shared/protocol/defaults.ts
 import { decodeFrame, type SegmentFrame } from '../../shared/protocol/frame.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
 import type { SockCall } from '../../shared/protocol/messages.ts';
-import type { PacerClock } from '../../shared/sim/pacer.ts';
 import { decodePacket } from '../../shared/tcp/codec.ts';
 import { flagNames } from '../../shared/tcp/packet.ts';
 import { FakeClock } from '../fake-clock.ts';
-
-function makeRoom(clock: PacerClock<unknown>, opts: { running?: boolean } = {}) {
-  return new Room({
-    id: 7,
-    name: 'R',
-    classCode: 'ABCD',
-    seed: 7,
-    limits: LIMITS,
-    link: CLASSROOM_LINK,
-    tcp: CLASSROOM_TCP,
-    speed: 1,
-    running: opts.running ?? true,
-    timers: clock,
-  });
-}
+import { call, connectPair, makeRoom } from '../rooms.ts';
 
 function frames(room: Room): SegmentFrame[] {
   return room.history.flatMap((e) => {
@@ -46,24 +31,6 @@ function label(f: SegmentFrame): string {
 
 function events(room: Room): Array<Record<string, unknown>> {
   return room.history.filter((e) => !e.binary).map((e) => JSON.parse(e.data.toString()).event);
-}
-
-const call = (room: Room, host: 'A' | 'B', c: SockCall) =>
-  room.input({ kind: 'call', host, call: c }) as {
-    callId: number;
-    result?: { ok: boolean; value?: unknown };
-  };
-
-/** B listens on 80 and accepts; A connects. Returns when both are ESTABLISHED. */
-function connectPair(room: Room, clock: FakeClock) {
-  call(room, 'B', { op: 'socket' });
-  call(room, 'B', { op: 'bind', fd: 3, port: 80 });
-  call(room, 'B', { op: 'listen', fd: 3 });
-  call(room, 'B', { op: 'accept', fd: 3 });
-  clock.advance(100);
-  call(room, 'A', { op: 'socket' });
-  call(room, 'A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
-  clock.advance(2000);
 }
 
 describe('room inputs on a paced clock', () => {
