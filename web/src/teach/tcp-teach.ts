@@ -10,6 +10,7 @@
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
+import type { RoomExerciseStatus } from '../../../shared/protocol/exercises.ts';
 import { getLocale, LOCALES, LocaleController, setLocale } from '../i18n/index.ts';
 import { defaultSocketUrl, LabClient, type LabRequestError } from '../net/lab-client.ts';
 import { base } from '../styles/theme.ts';
@@ -32,20 +33,8 @@ interface ClassState {
   rooms: RoomSummary[];
   people: Array<{ session: string; name: string; online: boolean; room: number | null }>;
 }
-interface RoomStatus {
-  room: number;
-  exercise: string | null;
-  progress: {
-    percent: number;
-    complete: boolean;
-    goalsMet: number;
-    goalsTotal: number;
-    questionsCorrect: number;
-    questionsTotal: number;
-  } | null;
-  states: { A: string[]; B: string[] };
-  alerts: Array<'stuck' | 'error-loop' | 'alone'>;
-}
+/** One room's line, as `class.exercises` and `exercise.status` carry it. */
+type RoomStatus = RoomExerciseStatus;
 interface Row {
   room: number;
   roomName: string;
