@@ -35,10 +35,6 @@ export class TimerSet {
   private earliest: number | undefined;
   private earliestValid = true;
 
-  get size(): number {
-    return this.count;
-  }
-
   has(kind: TimerKind): boolean {
     return !Number.isNaN(this.at[SLOT[kind]]!);
   }
@@ -71,13 +67,6 @@ export class TimerSet {
     return true;
   }
 
-  clear(): void {
-    this.at.fill(Number.NaN);
-    this.count = 0;
-    this.earliest = undefined;
-    this.earliestValid = true;
-  }
-
   /** The earliest deadline of any kind. */
   next(): number | undefined {
     if (!this.earliestValid) {
@@ -108,9 +97,5 @@ export class TimerSet {
       const d = this.at[i]!;
       if (!Number.isNaN(d)) yield [TIMER_KINDS[i]!, d];
     }
-  }
-
-  *values(): IterableIterator<number> {
-    for (const [, d] of this) yield d;
   }
 }
