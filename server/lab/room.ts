@@ -614,8 +614,9 @@ export class Room {
 
   private frame(e: SegmentTrace, n: number): Buffer {
     let packet: Uint8Array | undefined;
-    if (e.bytes !== undefined || e.hex !== undefined) {
-      packet = e.bytes ?? new Uint8Array(Buffer.from(e.hex!, 'hex'));
+    if (e.bytes !== undefined) {
+      // The room's network gives packets as bytes (rawBytes), on send, dup and corrupt.
+      packet = e.bytes;
       this.bytes.set(e.id, packet);
     } else {
       packet = this.bytes.get(e.id) ?? new Uint8Array(0);
