@@ -55,6 +55,8 @@ export class LabClass {
   statePending: ReturnType<typeof setTimeout> | undefined;
   /** When the last one went out (ms, performance.now). */
   stateSentAt = Number.NEGATIVE_INFINITY;
+  /** `class.state` as sent, until the next change (a restart's resumes each send it). */
+  stateData: Buffer | undefined;
 
   constructor(
     readonly code: string,
@@ -226,7 +228,7 @@ export class Lab {
       seats: room ? this.seatsOf(s, room) : [],
       limits: this.limits,
     });
-    if (s.klass) conn.json(this.classState(s.klass));
+    if (s.klass) conn.send(this.classStateData(s.klass), false);
     if (room) this.feed(conn, room);
     for (const [code, w] of s.watching) {
       const k = this.classes.get(code);
@@ -375,7 +377,7 @@ export class Lab {
       conn.session.watching.set(klass.code, { rooms });
       this.opts.hooks.onSession?.(conn.session);
     }
-    conn.json(this.classState(klass));
+    conn.send(this.classStateData(klass), false);
     if (rooms) for (const r of klass.rooms.values()) if (!conn.feeds.has(r)) this.feed(conn, r);
   }
 
@@ -405,18 +407,25 @@ export class Lab {
     };
   }
 
+  /** `class.state`, serialised once per change of the class (`classChanged` drops it). */
+  private classStateData(klass: LabClass): Buffer {
+    klass.stateData ??= Buffer.from(JSON.stringify(this.classState(klass)));
+    return klass.stateData;
+  }
+
   /**
    * Pushes `class.state` to the class: at most once per `CLASS_STATE_MS`, however many changes
    * (forty students joining at once would otherwise send forty rosters to forty people).
    */
   private classChanged(klass: LabClass): void {
+    klass.stateData = undefined;
     if (klass.statePending) return;
     const wait = Math.max(0, klass.stateSentAt + CLASS_STATE_MS - performance.now());
     klass.statePending = setTimeout(() => {
       klass.statePending = undefined;
       klass.stateSentAt = performance.now();
       if (!this.classes.has(klass.code)) return;
-      const data = Buffer.from(JSON.stringify(this.classState(klass)));
+      const data = this.classStateData(klass);
       for (const s of klass.sessions) s.conn?.send(data, false);
       for (const conn of klass.watchers.keys()) conn.send(data, false);
     }, wait);

@@ -23,6 +23,7 @@ import {
   closeAll,
   connect,
   type Data,
+  KEY,
   type Msg,
   nextMatching,
   nextOf,
@@ -298,5 +299,33 @@ describe('class roster pushes', () => {
       received(c.teacher).filter((m) => m.kind === 'json' && m.data.type === 'class.state').length - before;
     expect(pushes).toBeLessThanOrEqual(3);
     await closeAll([c.teacher, ...students], app);
+  });
+
+  it('a newcomer’s class.state shows every change since the last one was sent', async () => {
+    const { app, url } = await startApp({ running: false });
+    const c = await classroom(url, ['Ada', 'Bob']);
+    const roster = (state: Data) =>
+      Object.fromEntries((state.people as Data[]).map((p) => [p.name, [p.online, p.room]]));
+    /** The roster of the class.state a watcher got with its `class.watch` (it comes before the ok). */
+    const watch = async (ws: WebSocket) => {
+      await request(ws, { type: 'instructor.auth', key: KEY });
+      await request(ws, { type: 'class.watch', code: c.code });
+      const state = [...received(ws)]
+        .reverse()
+        .find((m) => m.kind === 'json' && m.data.type === 'class.state');
+      return state?.kind === 'json' ? roster(state.data) : undefined;
+    };
+    const watcher = await connect(url);
+    expect(await watch(watcher)).toEqual({ Ada: [true, null], Bob: [true, null] });
+    // Ada enters the room and Bob goes offline: the watcher's pushes show it (a roster cached
+    // before these changes would keep coming until nextOf times out).
+    await request(c.students[0]!, { type: 'room.join', room: c.room });
+    c.students[1]!.close();
+    const want = { Ada: [true, c.room], Bob: [false, null] };
+    while (JSON.stringify(roster(await nextOf(watcher, 'class.state'))) !== JSON.stringify(want)) {}
+    // A watcher arriving now gets the same roster, not the one cached for the first.
+    const late = await connect(url);
+    expect(await watch(late)).toEqual(want);
+    await closeAll([c.teacher, c.students[0]!, watcher, late], app);
   });
 });
