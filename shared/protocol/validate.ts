@@ -3,7 +3,7 @@
  * envelope (`type`, `id`), then the schema of that type. Each failure is a returned value naming
  * the problem and, for schema errors, the offending field as a JSON pointer. Never throws.
  */
-import type { TObject } from '@sinclair/typebox';
+import type { TObject, TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   CALL_SCHEMAS,
@@ -96,15 +96,29 @@ function firstError(
   value: unknown,
   prefix: string,
 ): { message: string; path: string } | undefined {
+  const bad = schemaError(check, value);
+  if (!bad) return undefined;
+  const path = `${prefix}${bad.path}` || '/';
+  return { message: `${what}: ${path === '/' ? 'message' : `field ${path}`} ${bad.detail}`, path };
+}
+
+/**
+ * The first thing wrong with `value` against a compiled schema, as a JSON pointer (empty for the
+ * value itself) and a sentence: "must be one of A, B, wire, got the string \"C\"". Undefined when
+ * it matches. Used for the WebSocket messages here and for the HTTP routes' schemas.
+ */
+export function schemaError(
+  check: TypeCheck<TSchema>,
+  value: unknown,
+): { path: string; detail: string } | undefined {
   if (check.Check(value)) return undefined;
   const first = check.Errors(value).First();
-  const path = `${prefix}${first?.path ?? ''}` || '/';
   let detail = first ? lower(first.message) : 'does not match the schema';
   const options = (first?.schema as { anyOf?: Array<{ const?: unknown }> } | undefined)?.anyOf;
   if (options?.every((o) => o.const !== undefined))
     detail = `must be one of ${options.map((o) => String(o.const)).join(', ')}`;
   const got = first?.path ? `, got ${describe(first.value)}` : '';
-  return { message: `${what}: ${path === '/' ? 'message' : `field ${path}`} ${detail}${got}`, path };
+  return { path: first?.path ?? '', detail: `${detail}${got}` };
 }
 
 function fail(code: ErrorCode, message: string, re: number | null, path?: string): ParseResult {

@@ -99,9 +99,19 @@ describe('classes and rooms', () => {
       expect(Value.Check(HTTP_SCHEMAS.ErrorBody, res.json())).toBe(true);
       expect(res.json().code).toBe('TCPLAB_INVALID');
     }
-    expect((await app.inject({ method: 'GET', url: '/api/classes/lower' })).json().code).toBe(
-      'TCPLAB_INVALID',
-    );
+    // The message names the part, the field and what was wrong with it.
+    const wrongType = await app.inject({
+      method: 'POST',
+      url: '/api/classes',
+      payload: { name: 7 },
+      headers: auth,
+    });
+    expect(wrongType.json().message).toBe('body/name expected string, got number 7');
+    const lower = await app.inject({ method: 'GET', url: '/api/classes/lower' });
+    expect(lower.json()).toMatchObject({
+      code: 'TCPLAB_INVALID',
+      message: expect.stringMatching(/^params\/code /),
+    });
     const missing = await app.inject({ method: 'GET', url: '/api/classes/ABCDEF' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().code).toBe('TCPLAB_NO_SUCH_CLASS');
