@@ -30,6 +30,15 @@ const app = await buildApp({
   process.stderr.write(`TCP Lab cannot start: ${e.message}\n`);
   process.exit(1);
 });
+// Before the banner: whoever starts the server may stop it as soon as it has printed.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}
 await app.listen({ port, host });
 const listening = (app.server.address() as AddressInfo).port;
 
@@ -58,12 +67,3 @@ process.stdout.write(
     '',
   ].join('\n'),
 );
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
