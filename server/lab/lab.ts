@@ -228,7 +228,9 @@ export class Lab {
       seats: room ? this.seatsOf(s, room) : [],
       limits: this.limits,
     });
-    if (s.klass) conn.send(this.classStateData(s.klass), false);
+    // Joining or coming back changed the roster: its push reaches this connection within
+    // CLASS_STATE_MS. Only without one on its way is the roster sent here.
+    if (s.klass && !s.klass.statePending) conn.send(this.classStateData(s.klass), false);
     if (room) this.feed(conn, room);
     for (const [code, w] of s.watching) {
       const k = this.classes.get(code);

@@ -328,4 +328,19 @@ describe('class roster pushes', () => {
     expect(await watch(late)).toEqual(want);
     await closeAll([c.teacher, c.students[0]!, watcher, late], app);
   });
+
+  it('a student joining, or coming back with a token, gets the roster showing them online', async () => {
+    const { app, url } = await startApp({ running: false });
+    const c = await classroom(url, ['Ada']);
+    const roster = (state: Data) => (state.people as Data[]).map((p) => [p.name, p.online]);
+    expect(roster(await nextOf(c.students[0]!, 'class.state'))).toEqual([['Ada', true]]);
+    c.students[0]!.close();
+    const back = await connect(url);
+    await request(back, { type: 'session.resume', token: c.tokens[0]! });
+    for (;;) {
+      const r = roster(await nextOf(back, 'class.state'));
+      if (r[0]![1]) break;
+    }
+    await closeAll([c.teacher, back], app);
+  });
 });
