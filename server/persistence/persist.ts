@@ -182,7 +182,18 @@ export class Persistence {
       },
       onChange: (r) => {
         if (this.restoring || this.closed) return;
-        this.states.set(r, roomState(r));
+        // Most changes are not stored ones (a seat holder going on- or offline, a link's
+        // settings, which are inputs): only a new clock, seats or members rewrite the room's row.
+        const state = roomState(r);
+        const last = this.states.get(r);
+        if (
+          last &&
+          last.clock === state.clock &&
+          last.seats === state.seats &&
+          last.members === state.members
+        )
+          return;
+        this.states.set(r, state);
         this.touch(r, true);
       },
       onSession: (s) => {

@@ -90,6 +90,31 @@ async function seen(ws: WebSocket, type: string): Promise<Data> {
 const sockCall = (ws: WebSocket, room: number, host: 'A' | 'B', call: Record<string, unknown>) =>
   request(ws, { type: 'sock.call', room, host, call });
 
+describe('writes', () => {
+  it('a seat holder going offline and coming back rewrites nothing; taking a seat does', async () => {
+    const { app, url } = await start(tempDir(), new FakeClock());
+    const teacher = await client(url);
+    await request(teacher, { type: 'instructor.auth', key: KEY });
+    const { code } = await request(teacher, { type: 'class.create', name: 'Networks 101' });
+    const { room } = await request(teacher, { type: 'room.create', code, name: 'Lab' });
+    const ann = await client(url);
+    await request(ann, { type: 'class.join', code, name: 'Ann' });
+    await request(ann, { type: 'room.join', room });
+    await request(ann, { type: 'seat.take', room, seat: 'A' });
+    const rows = () => app.persistence!.stats().rows;
+    const before = rows();
+    const gone = new Promise((r) => ann.once('close', r));
+    ann.close();
+    await gone;
+    const back = await client(url);
+    await request(back, { type: 'session.resume', token: tokenOf(ann) });
+    expect(app.lab.room(room).info().seats.A).toMatchObject({ name: 'Ann', online: true });
+    expect(rows()).toBe(before);
+    await request(back, { type: 'seat.take', room, seat: 'B' });
+    expect(rows()).toBeGreaterThan(before);
+  });
+});
+
 describe('clean restart', () => {
   it('brings back classes, rooms, seats, tokens, histories, sockets and clocks; people resume', async () => {
     const dir = tempDir();
