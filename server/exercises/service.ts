@@ -94,7 +94,10 @@ export class ExerciseService {
   onTrace(room: Room, e: TraceEvent): void {
     let t = this.tracks.get(room.id);
     if (!t || room.history.length === 0) t = this.newTrack(room.id, t);
-    t.trace.push(e);
+    // Goals are checked against the trace of a room with an exercise; the others' status needs
+    // only the states and returns below (assigning an exercise resets the room: a new trace).
+    const run = this.record(room);
+    if (run) t.trace.push(e);
     t.lastActivity = this.now();
     if (e.type === 'return') {
       t.returns.push((e.result as { ok?: boolean }).ok !== false);
@@ -103,7 +106,7 @@ export class ExerciseService {
       if (e.to === 'CLOSED') t.states[e.host].delete(e.sock);
       else t.states[e.host].set(e.sock, e.to);
     }
-    if (this.record(room)) this.schedule(room, t);
+    if (run) this.schedule(room, t);
   }
 
   onReset(room: Room): void {
