@@ -251,7 +251,7 @@ export class Network {
   private readonly listeners: TraceListener[] = [];
   private traceBuffer: TraceEvent[] = [];
   /** The segment being delivered, so a discard can name it. */
-  private delivering: number | undefined;
+  private delivering: number | undefined = undefined;
   private readonly onHostEvent: NetworkOptions['onHostEvent'];
 
   constructor(opts: NetworkOptions) {

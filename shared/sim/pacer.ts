@@ -40,7 +40,7 @@ export class Pacer<H = unknown> {
   private readonly onTick: ((virtualMs: number) => void) | undefined;
   private speedFactor: number;
   private runningFlag = false;
-  private handle: { h: H } | undefined;
+  private handle: { h: H } | undefined = undefined;
   private realAnchor = 0;
   private virtualAnchor = 0;
 

@@ -145,7 +145,7 @@ export class ReceiveBuffer {
   private ooo: OooSegment[] = [];
   private oooTotal = 0;
   /** Sequence number of a FIN that arrived out of order, if any. */
-  oooFinSeq: number | undefined;
+  oooFinSeq: number | undefined = undefined;
   /**
    * Sequence numbers of out-of-order arrivals, most recent first: a block's place in the SACK
    * option is that of its most recent arrival (RFC 2018 §4; Linux keeps selective_acks this way).

@@ -174,8 +174,9 @@ export class Host implements SocketHost {
   private now = 0;
   /** Some socket may have become CLOSED and unreferenced since the last reap. */
   private reapDue = false;
-  private lastHit: TcpSocket | undefined;
-  private transmitHook: TransmitHook | undefined;
+  // Initialised here like every field, so that all hosts share one hidden class (see TcpSocket).
+  private lastHit: TcpSocket | undefined = undefined;
+  private transmitHook: TransmitHook | undefined = undefined;
 
   constructor(opts: HostOptions) {
     this.name = opts.name;

@@ -8,7 +8,7 @@
 export type RtoFormula = 'rfc6298' | 'linux';
 
 export class RttEstimator {
-  srtt: number | undefined;
+  srtt: number | undefined = undefined;
   rttvar = 0;
   /** Current RTO before backoff. */
   baseRto: number;

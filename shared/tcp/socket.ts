@@ -70,9 +70,12 @@ const DEFAULT_PEER_MSS = 536;
 const TS_OPTION_BYTES = 12;
 
 export class TcpSocket {
+  // Every field is initialised here, `= undefined` included: one assigned first later would give
+  // sockets different hidden classes (V8 maps) by the order of their events, and optimised code
+  // meeting a socket of another class is thrown away and compiled again.
   state: TcpState = 'CLOSED';
   localAddr = 0;
-  private ipCache: Ipv4Header | undefined;
+  private ipCache: Ipv4Header | undefined = undefined;
   localPort = 0;
   remoteAddr = 0;
   remotePort = 0;
@@ -100,7 +103,7 @@ export class TcpSocket {
   shutRd = false;
   shutWr = false;
   /** Pending error reported by the next call (SO_ERROR): set by RST or timeouts. */
-  softError: Errno | undefined;
+  softError: Errno | undefined = undefined;
   /** Why the connection ended, for the timeline. */
   closeReason = '';
   /** The connection reached ESTABLISHED once (a reset socket then cannot connect again: EISCONN). */
@@ -110,7 +113,7 @@ export class TcpSocket {
   backlog = 0;
   readonly synQueue: TcpSocket[] = [];
   readonly acceptQueue: TcpSocket[] = [];
-  parent: TcpSocket | undefined;
+  parent: TcpSocket | undefined = undefined;
 
   // Transmission control block (RFC 9293 §3.3.1).
   iss = 0;
@@ -148,7 +151,7 @@ export class TcpSocket {
 
   rtt: RttEstimator;
   /** The SYN being timed (its end) and when it was sent; data is timed through `sendLog`. */
-  private rttSeq: number | undefined;
+  private rttSeq: number | undefined = undefined;
   private rttStart = 0;
   cc: NewReno;
   /** Consecutive retransmission timeouts of the same data. */
@@ -491,7 +494,7 @@ export class TcpSocket {
     this.nodelay = listener.nodelay;
     this.rcvBufSize = listener.rcvBufSize;
     this.sndBufSize = listener.sndBufSize;
-    this.linger = { ...listener.linger };
+    this.linger = { onoff: listener.linger.onoff, lingerSec: listener.linger.lingerSec };
     this.keepalive = listener.keepalive;
     this.userTimeoutMs = listener.userTimeoutMs;
     this.userMss = listener.userMss;

@@ -32,7 +32,7 @@ export class TimerSet {
   private readonly at = new Float64Array(TIMER_KINDS.length).fill(Number.NaN);
   private count = 0;
   /** The earliest deadline, or undefined when it has to be found again. */
-  private earliest: number | undefined;
+  private earliest: number | undefined = undefined;
   private earliestValid = true;
 
   has(kind: TimerKind): boolean {
