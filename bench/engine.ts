@@ -3,7 +3,8 @@
  * our ns-3 3.37 reference run on this machine.
  *
  *   npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS]
- *                           [--queue PACKETS] [--seed N] [--runs N] [--warmup BYTES] [--json] [--full]
+ *                           [--queue PACKETS] [--seed N] [--runs N] [--warmup BYTES] [--warmup-runs N]
+ *                           [--json] [--full]
  *
  * `--full` runs the same transfer in the simulator's full mode (packets encoded, decoded and
  * checksummed) to cross-check that bench mode changes nothing but the speed.
@@ -36,17 +37,25 @@ interface Options {
    */
   runs: number;
   /**
-   * Bytes of an unmeasured transfer run first (default 64 MiB, the workload itself; 0 for none),
+   * Bytes of each unmeasured transfer run first (default 64 MiB, the workload itself; 0 for none),
    * so the figures are the engine's, not V8's compiler warming up: a fresh process spends its first
    * ~0.7 s optimising (CPU time above wall time: compiler threads) at a third of the speed.
    */
   warmup: number;
+  /**
+   * How many warm-up transfers (default 3, each with a seed of its own that no measured run uses).
+   * One is not enough: each new connection's start (the handshake, the first losses, a seed's first
+   * timeouts) meets optimised code that never saw it, and V8 recompiles the whole inlined path of a
+   * segment, on a 2-core machine at the expense of the measured run. After three transfers the
+   * measured runs start with code that has seen every path.
+   */
+  warmupRuns: number;
   json: boolean;
   /** Run in the simulator's full mode (hex, decoded bytes) to cross-check bench mode. */
   full: boolean;
 }
 
-const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--queue PACKETS] [--seed N] [--runs N] [--warmup BYTES] [--json] [--full]`;
+const USAGE = `usage: npm run bench:engine -- [--bytes N] [--loss P] [--delay MS] [--rate BPS] [--min-rto MS] [--queue PACKETS] [--seed N] [--runs N] [--warmup BYTES] [--warmup-runs N] [--json] [--full]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -59,6 +68,7 @@ function parseArgs(argv: string[]): Options {
     seed: 1,
     runs: 5,
     warmup: 64 * 1024 * 1024,
+    warmupRuns: 3,
     json: false,
     full: false,
   };
@@ -97,6 +107,9 @@ function parseArgs(argv: string[]): Options {
       case '--warmup':
         o.warmup = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
         break;
+      case '--warmup-runs':
+        o.warmupRuns = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0 && n <= 100);
+        break;
       case '--seed':
         o.seed = num(a, argv[++i], (n) => Number.isInteger(n) && n >= 0);
         break;
@@ -115,6 +128,8 @@ function parseArgs(argv: string[]): Options {
 }
 
 const MIB = 1024 * 1024;
+/** Seeds of the warm-up transfers: WARMUP_SEED, WARMUP_SEED + 1, … */
+const WARMUP_SEED = 1_000_000;
 
 function engineConfig(o: Options): Partial<TcpConfig> {
   return {
@@ -156,131 +171,183 @@ interface Result {
   events: number;
 }
 
-function run(o: Options): Result {
-  const config = engineConfig(o);
-  let lsn = -1;
-  let a = -1;
-  let conn = -1;
-  let queued = 0;
-  let received = 0;
-  let doneAt: number | undefined;
+/**
+ * One bulk transfer: the sending and the receiving application. A class rather than closures over
+ * `run`'s locals: V8 specialises optimised code to a closure's context (the objects of one run),
+ * and throws that code away when the next run's network takes their place, so every run would
+ * start by recompiling the whole inlined path of a segment.
+ */
+class Transfer {
+  readonly net: Network;
+  private readonly bytes: number;
+  private a = -1;
+  private conn = -1;
+  private queued = 0;
+  received = 0;
+  doneAt: number | undefined = undefined;
   // Calls cannot be made from inside the event hook (it runs while a host is being drained):
   // reactions are flagged and run between simulator events.
-  let wantSend = false;
-  let wantRecv = false;
+  wantSend = false;
+  wantRecv = false;
   /** The calls that blocked: only their return events continue the loops. */
-  let blockedSend = -1;
-  let blockedRecv = -1;
-  const onHostEvent = (e: Exclude<HostEvent, { type: 'transmit' }>): void => {
+  private blockedSend = -1;
+  private blockedRecv = -1;
+  private readonly chunk: Uint8Array;
+  /** The receiving application reads into one buffer of its own, as recv(2) does. */
+  private readonly inbox = new Uint8Array(MIB);
+
+  constructor(o: Options, chunk: Uint8Array) {
+    this.bytes = o.bytes;
+    this.chunk = chunk;
+    const config = engineConfig(o);
+    this.net = new Network({
+      seed: o.seed,
+      mode: o.full ? 'full' : 'bench',
+      keepTrace: false,
+      onHostEvent,
+      hosts: [
+        { name: 'A', addr: 0x0a000001, config },
+        { name: 'B', addr: 0x0a000002, config },
+      ],
+      link: { delayMs: o.delayMs, rateBps: o.rateBps, queuePackets: o.queuePackets },
+      links: [{ from: 'A', to: 'B', loss: o.loss }],
+    });
+  }
+
+  open(): void {
+    const net = this.net;
+    const fdOf = (r: { result?: CallResult }): number => {
+      if (!r.result?.ok) throw new Error('socket() failed');
+      return r.result.value as number;
+    };
+    const lsn = fdOf(net.call('B', { op: 'socket' }));
+    net.call('B', { op: 'bind', fd: lsn, port: 5001 });
+    net.call('B', { op: 'listen', fd: lsn, backlog: 8 });
+    net.call('B', { op: 'accept', fd: lsn });
+    this.a = fdOf(net.call('A', { op: 'socket' }));
+    net.call('A', { op: 'connect', fd: this.a, addr: 0x0a000002, port: 5001 });
+  }
+
+  onEvent(e: Exclude<HostEvent, { type: 'transmit' }>): void {
     if (e.type !== 'return') return;
     const res = e.result;
     if (!res.ok) throw new Error(`${e.host} ${e.op} failed: ${res.errno} ${res.message}`);
     if (e.host === 'B' && e.op === 'accept') {
-      conn = (res.value as { fd: number }).fd;
-      wantRecv = true;
+      this.conn = (res.value as { fd: number }).fd;
+      this.wantRecv = true;
     } else if (e.host === 'A' && e.op === 'connect') {
-      wantSend = true;
+      this.wantSend = true;
     } else if (e.host === 'A' && e.op === 'send') {
       // Every call has a return event; a call that finished at once was counted by its caller.
-      if (e.callId !== blockedSend) return;
-      queued += res.value as number;
-      wantSend = true;
+      if (e.callId !== this.blockedSend) return;
+      this.queued += res.value as number;
+      this.wantSend = true;
     } else if (e.host === 'B' && e.op === 'recv') {
-      if (e.callId !== blockedRecv) return;
-      received += res.value as number;
-      if (received >= o.bytes) doneAt ??= e.t;
-      else wantRecv = true;
+      if (e.callId !== this.blockedRecv) return;
+      this.received += res.value as number;
+      if (this.received >= this.bytes) this.doneAt ??= e.t;
+      else this.wantRecv = true;
     }
-  };
-  const net = new Network({
-    seed: o.seed,
-    mode: o.full ? 'full' : 'bench',
-    keepTrace: false,
-    onHostEvent,
-    hosts: [
-      { name: 'A', addr: 0x0a000001, config },
-      { name: 'B', addr: 0x0a000002, config },
-    ],
-    link: { delayMs: o.delayMs, rateBps: o.rateBps, queuePackets: o.queuePackets },
-    links: [{ from: 'A', to: 'B', loss: o.loss }],
-  });
-  const chunk = new Uint8Array(MIB);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
-  // The receiving application reads into one buffer of its own, as recv(2) does.
-  const inbox = new Uint8Array(MIB);
+  }
 
-  const sendMore = (): void => {
-    while (queued < o.bytes) {
-      const n = Math.min(chunk.length, o.bytes - queued);
-      const r = net.call('A', { op: 'send', fd: a, data: n === chunk.length ? chunk : chunk.subarray(0, n) });
+  private sendMore(): void {
+    const chunk = this.chunk;
+    while (this.queued < this.bytes) {
+      const n = Math.min(chunk.length, this.bytes - this.queued);
+      const r = this.net.call('A', {
+        op: 'send',
+        fd: this.a,
+        data: n === chunk.length ? chunk : chunk.subarray(0, n),
+      });
       if (!r.result) {
-        blockedSend = r.callId; // blocked: its return event continues the loop
+        this.blockedSend = r.callId; // blocked: its return event continues the loop
         return;
       }
       if (!r.result.ok) throw new Error(`send failed: ${r.result.errno}`);
-      queued += r.result.value as number;
+      this.queued += r.result.value as number;
     }
-  };
-  const recvMore = (): void => {
-    while (received < o.bytes) {
-      const r = net.call('B', { op: 'recv', fd: conn, into: inbox });
+  }
+
+  private recvMore(): void {
+    while (this.received < this.bytes) {
+      const r = this.net.call('B', { op: 'recv', fd: this.conn, into: this.inbox });
       if (!r.result) {
-        blockedRecv = r.callId;
+        this.blockedRecv = r.callId;
         return;
       }
       if (!r.result.ok) throw new Error(`recv failed: ${r.result.errno}`);
-      received += r.result.value as number;
+      this.received += r.result.value as number;
     }
-    doneAt ??= net.now;
-  };
-  const runReactions = (): void => {
-    while (wantSend || wantRecv) {
-      if (wantSend) {
-        wantSend = false;
-        sendMore();
-      }
-      if (wantRecv) {
-        wantRecv = false;
-        recvMore();
-      }
-    }
-  };
+    this.doneAt ??= this.net.now;
+  }
 
-  const fdOf = (r: { result?: CallResult }): number => {
-    if (!r.result?.ok) throw new Error('socket() failed');
-    return r.result.value as number;
-  };
-  lsn = fdOf(net.call('B', { op: 'socket' }));
-  net.call('B', { op: 'bind', fd: lsn, port: 5001 });
-  net.call('B', { op: 'listen', fd: lsn, backlog: 8 });
-  net.call('B', { op: 'accept', fd: lsn });
-  a = fdOf(net.call('A', { op: 'socket' }));
-  net.call('A', { op: 'connect', fd: a, addr: 0x0a000002, port: 5001 });
-
-  let peakRss = 0;
-  let peakHeap = 0;
-  let events = 0;
-  const cpuStart = process.cpuUsage();
-  const started = performance.now();
-  while (doneAt === undefined) {
-    if (net.runEvents(1) === 0)
-      throw new Error(`the transfer stalled at ${net.now} ms with ${received} of ${o.bytes} bytes`);
-    events++;
-    if (wantSend || wantRecv) runReactions();
-    if ((events & 0xffff) === 0) {
-      const m = process.memoryUsage();
-      peakRss = Math.max(peakRss, m.rss);
-      peakHeap = Math.max(peakHeap, m.heapUsed);
+  runReactions(): void {
+    while (this.wantSend || this.wantRecv) {
+      if (this.wantSend) {
+        this.wantSend = false;
+        this.sendMore();
+      }
+      if (this.wantRecv) {
+        this.wantRecv = false;
+        this.recvMore();
+      }
     }
   }
-  const wallMs = performance.now() - started;
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
+}
+
+/**
+ * The transfer being run. The network's event hook is this one module-level function for every
+ * run (not a closure per run, whose optimised code would be thrown away with its run).
+ */
+let current: Transfer | undefined;
+
+function onHostEvent(e: Exclude<HostEvent, { type: 'transmit' }>): void {
+  current!.onEvent(e);
+}
+
+/** Runs events until the transfer completes; returns how many ran. */
+function drive(t: Transfer): number {
+  const net = t.net;
+  let events = 0;
+  while (t.doneAt === undefined) {
+    if (net.runEvents(1) === 0)
+      throw new Error(`the transfer stalled at ${net.now} ms with ${t.received} bytes received`);
+    events++;
+    if (t.wantSend || t.wantRecv) t.runReactions();
+    if ((events & 0xffff) === 0) sampleMemory();
+  }
+  return events;
+}
+
+let peakRss = 0;
+let peakHeap = 0;
+
+function sampleMemory(): void {
   const m = process.memoryUsage();
   peakRss = Math.max(peakRss, m.rss);
   peakHeap = Math.max(peakHeap, m.heapUsed);
+}
 
-  const stats = net.statistics();
+function run(o: Options): Result {
+  const chunk = new Uint8Array(MIB);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+  const t = new Transfer(o, chunk);
+  current = t;
+  t.open();
+
+  peakRss = 0;
+  peakHeap = 0;
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  const events = drive(t);
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  sampleMemory();
+  current = undefined;
+  const doneAt = t.doneAt!;
+
+  const stats = t.net.statistics();
   const ab = stats.find((s) => s.from === 'A' && s.to === 'B')!;
   const ba = stats.find((s) => s.from === 'B' && s.to === 'A')!;
   return {
@@ -338,12 +405,13 @@ function median(xs: number[]): number {
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
   const results: Result[] = [];
-  // Seed 0 for the warm-up: never one of the measured seeds' runs.
-  if (o.warmup > 0) run({ ...o, bytes: o.warmup, seed: 0 });
+  // Warm-up seeds of their own, far from the measured ones (seed, seed + 1, …).
+  const warmups = o.warmup > 0 ? o.warmupRuns : 0;
+  for (let i = 0; i < warmups; i++) run({ ...o, bytes: o.warmup, seed: WARMUP_SEED + i });
   if (!o.json) {
     const flags = process.execArgv.length > 0 ? process.execArgv.join(' ') : 'none';
     process.stdout.write(
-      `(${o.warmup > 0 ? `after an unmeasured ${(o.warmup / MIB).toFixed(0)} MiB warm-up transfer` : 'no warm-up'}; ` +
+      `(${warmups > 0 ? `after ${warmups} unmeasured ${(o.warmup / MIB).toFixed(0)} MiB warm-up transfer${warmups > 1 ? 's' : ''}` : 'no warm-up'}; ` +
         `Node ${process.version}, options: ${flags})\n\n`,
     );
   }
