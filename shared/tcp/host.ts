@@ -126,6 +126,9 @@ export interface HostSnapshot {
   pendingCalls: Array<{ callId: number; pid: number; op: string; fd: number; since: number }>;
 }
 
+/** What `drain` returns when there is nothing to drain: empty, and frozen so nobody fills it. */
+const NO_EVENTS = Object.freeze([]) as unknown as HostEvent[];
+
 /** Descriptors 0–2 are the process's stdio, as in any Unix process. */
 const FIRST_FD = 3;
 const MAX_FDS = 1024;
@@ -197,6 +200,8 @@ export class Host implements SocketHost {
   /** Events since the last drain, in order. */
   drain(): HostEvent[] {
     const out = this.events;
+    // Most drains find nothing: hand out a shared (frozen) empty list rather than a new array.
+    if (out.length === 0) return NO_EVENTS;
     this.events = [];
     return out;
   }
@@ -520,7 +525,10 @@ export class Host implements SocketHost {
     }
     if (result) this.finish(callId, pid, req, result, this.now);
     else if (wait) this.waits.push(wait);
-    this.serviceWaits();
+    // A blocked accept, recv or send was attempted just now and nothing has changed since: when it
+    // is the only wait, there is nothing to service (this is every blocking read of a bulk receiver).
+    if (!(wait && this.waits.length === 1 && (req.op === 'accept' || req.op === 'recv' || req.op === 'send')))
+      this.serviceWaits();
     this.reap();
     return result ? { callId, result } : { callId };
   }
@@ -1014,18 +1022,23 @@ export class Host implements SocketHost {
   }
 
   private serviceWaits(): void {
-    if (this.waits.length === 0) return;
+    const waits = this.waits;
+    if (waits.length === 0) return;
     let progress = true;
     while (progress) {
       progress = false;
-      for (let i = 0; i < this.waits.length; i++) {
-        const w = this.waits[i]!;
+      for (let i = 0; i < waits.length; i++) {
+        const w = waits[i]!;
         const table = this.procs.get(w.pid);
         const r = table ? this.attempt(w, table) : err('ESRCH');
         if (!r) continue;
-        this.waits.splice(i--, 1);
+        // Remove it in place (splice would allocate an array of the removed element).
+        for (let j = i + 1; j < waits.length; j++) waits[j - 1] = waits[j]!;
+        waits.length--;
+        i--;
         if (w.deadline !== undefined) w.sock.cancelTimer('linger');
-        this.reapDue = true;
+        // Its wait no longer keeps a CLOSED socket from being freed (see reap).
+        if (w.sock.state === 'CLOSED') this.reapDue = true;
         this.finish(w.callId, w.pid, w.req, r, w.startedAt);
         progress = true;
       }

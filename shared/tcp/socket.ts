@@ -46,18 +46,19 @@ export interface SocketHost {
   tsOffset(remoteAddr: number): number;
 }
 
-const SYNCHRONIZED: ReadonlySet<TcpState> = new Set([
-  'ESTABLISHED',
-  'FIN-WAIT-1',
-  'FIN-WAIT-2',
-  'CLOSE-WAIT',
-  'CLOSING',
-  'LAST-ACK',
-  'TIME-WAIT',
-]);
+/**
+ * States after the handshake (RFC 9293 §3.3.2): every state but CLOSED, LISTEN, SYN-SENT and
+ * SYN-RECEIVED. Comparisons, not a Set: it is asked several times per segment, and comparing
+ * interned strings costs less than hashing one.
+ */
+function isSynchronized(state: TcpState): boolean {
+  return state !== 'CLOSED' && state !== 'LISTEN' && state !== 'SYN-SENT' && state !== 'SYN-RECEIVED';
+}
 
 /** States in which arriving data is delivered to the application (RFC 9293 §3.10.7.4, seventh). */
-const RECEIVES_DATA: ReadonlySet<TcpState> = new Set(['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2']);
+function receivesData(state: TcpState): boolean {
+  return state === 'ESTABLISHED' || state === 'FIN-WAIT-1' || state === 'FIN-WAIT-2';
+}
 
 /** The payload of a segment without data, shared: a zero-length array holds nothing to change. */
 const NO_PAYLOAD = new Uint8Array(0);
@@ -258,7 +259,7 @@ export class TcpSocket {
   }
 
   get synchronized(): boolean {
-    return SYNCHRONIZED.has(this.state);
+    return isSynchronized(this.state);
   }
 
   /** Bytes the application may still write before send() blocks. */
@@ -692,7 +693,7 @@ export class TcpSocket {
         this.abort(now, 'data arrived after close(): RST sent', undefined);
         return;
       }
-      if (RECEIVES_DATA.has(this.state)) this.receiveData(now, seg.seq, seg.payload, ts !== undefined);
+      if (receivesData(this.state)) this.receiveData(now, seg.seq, seg.payload, ts !== undefined);
       else this.ackNow = true;
     }
 

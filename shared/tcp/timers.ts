@@ -16,15 +16,28 @@ export const TIMER_KINDS: readonly TimerKind[] = [
   'linger',
 ];
 
-const SLOT: Record<TimerKind, number> = {
-  retransmit: 0,
-  persist: 1,
-  'delayed-ack': 2,
-  'time-wait': 3,
-  'fin-wait-2': 4,
-  keepalive: 5,
-  linger: 6,
-};
+/**
+ * Slot of each kind (its index in TIMER_KINDS). A switch on interned strings rather than a lookup
+ * in an object by a variable key: sockets ask several times per segment.
+ */
+function slot(kind: TimerKind): number {
+  switch (kind) {
+    case 'retransmit':
+      return 0;
+    case 'persist':
+      return 1;
+    case 'delayed-ack':
+      return 2;
+    case 'time-wait':
+      return 3;
+    case 'fin-wait-2':
+      return 4;
+    case 'keepalive':
+      return 5;
+    case 'linger':
+      return 6;
+  }
+}
 
 /** The pending deadlines of one socket, by kind. Iterates like a Map, in TIMER_KINDS order. */
 export class TimerSet {
@@ -36,16 +49,16 @@ export class TimerSet {
   private earliestValid = true;
 
   has(kind: TimerKind): boolean {
-    return !Number.isNaN(this.at[SLOT[kind]]!);
+    return !Number.isNaN(this.at[slot(kind)]!);
   }
 
   get(kind: TimerKind): number | undefined {
-    const d = this.at[SLOT[kind]]!;
+    const d = this.at[slot(kind)]!;
     return Number.isNaN(d) ? undefined : d;
   }
 
   set(kind: TimerKind, deadline: number): void {
-    const i = SLOT[kind];
+    const i = slot(kind);
     const old = this.at[i]!;
     if (Number.isNaN(old)) this.count++;
     this.at[i] = deadline;
@@ -58,7 +71,7 @@ export class TimerSet {
   }
 
   delete(kind: TimerKind): boolean {
-    const i = SLOT[kind];
+    const i = slot(kind);
     const old = this.at[i]!;
     if (Number.isNaN(old)) return false;
     this.at[i] = Number.NaN;
