@@ -17,7 +17,7 @@
 import os from 'node:os';
 import { Network } from '../shared/sim/network.ts';
 import { PROFILES, type TcpConfig } from '../shared/tcp/config.ts';
-import type { CallResult, HostEvent } from '../shared/tcp/types.ts';
+import type { CallRequest, CallResult, HostEvent } from '../shared/tcp/types.ts';
 
 /** ns-3 3.37 on this machine, same workload (issue 4). */
 const NS3 = { segmentsPerSecond: 39_000, completionS: 198 };
@@ -195,6 +195,8 @@ class Transfer {
   private readonly chunk: Uint8Array;
   /** The receiving application reads into one buffer of its own, as recv(2) does. */
   private readonly inbox = new Uint8Array(MIB);
+  /** Its recv() request, the same every time (the host keeps no request past its return). */
+  private recvReq: CallRequest | undefined = undefined;
 
   constructor(o: Options, chunk: Uint8Array) {
     this.bytes = o.bytes;
@@ -234,6 +236,7 @@ class Transfer {
     if (!res.ok) throw new Error(`${e.host} ${e.op} failed: ${res.errno} ${res.message}`);
     if (e.host === 'B' && e.op === 'accept') {
       this.conn = (res.value as { fd: number }).fd;
+      this.recvReq = { op: 'recv', fd: this.conn, into: this.inbox };
       this.wantRecv = true;
     } else if (e.host === 'A' && e.op === 'connect') {
       this.wantSend = true;
@@ -270,7 +273,7 @@ class Transfer {
 
   private recvMore(): void {
     while (this.received < this.bytes) {
-      const r = this.net.call('B', { op: 'recv', fd: this.conn, into: this.inbox });
+      const r = this.net.call('B', this.recvReq!);
       if (!r.result) {
         this.blockedRecv = r.callId;
         return;

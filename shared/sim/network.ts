@@ -96,6 +96,10 @@ interface HostEntry {
   steps: Map<number, number>;
   /** Link direction and counters towards each other host, looked up once. */
   routes: Map<HostEntry, Route>;
+  /** The destination of this host's last segment, with its host and route: segments come in runs. */
+  lastDst: number;
+  lastTo: HostEntry | undefined;
+  lastRoute: Route | undefined;
 }
 
 interface Route {
@@ -276,6 +280,9 @@ export class Network {
         wakeToken: 0,
         steps: new Map(),
         routes: new Map(),
+        lastDst: -1,
+        lastTo: undefined,
+        lastRoute: undefined,
       };
       this.hostsByName.set(spec.name, entry);
       this.hostsByAddr.set(spec.addr, entry);
@@ -467,14 +474,10 @@ export class Network {
    * Makes a socket call on `host` at the current time. A blocking call returns no result; its
    * `return` event comes later in the trace with the same callId. `step` tags the trace events.
    */
-  call(
-    host: string,
-    req: CallRequest,
-    opts: { step?: number } = {},
-  ): { callId: number; result?: CallResult } {
+  call(host: string, req: CallRequest, opts?: { step?: number }): { callId: number; result?: CallResult } {
     const entry = this.hostEntry(host);
     const r = entry.host.call(this.nowMs, req);
-    if (opts.step !== undefined) entry.steps.set(r.callId, opts.step);
+    if (opts?.step !== undefined) entry.steps.set(r.callId, opts.step);
     this.flush(entry);
     return r;
   }
@@ -641,7 +644,20 @@ export class Network {
     t: number,
   ): void {
     const id = ++this.segCounter;
-    const to = this.hostsByAddr.get(packet.ip.dst);
+    // Hosts and routes never go away, so the last destination's lookups still hold.
+    const dst = packet.ip.dst;
+    let to: HostEntry | undefined;
+    let route: Route | undefined;
+    if (dst === from.lastDst) {
+      to = from.lastTo;
+      route = from.lastRoute;
+    } else {
+      to = this.hostsByAddr.get(dst);
+      route = to ? this.route(from, to) : undefined;
+      from.lastDst = dst;
+      from.lastTo = to;
+      from.lastRoute = route;
+    }
     const toName = to?.name ?? '?';
     let bytes: Uint8Array | undefined;
     let size: number;
@@ -651,7 +667,6 @@ export class Network {
       bytes = encodePacket(packet);
       size = bytes.length;
     }
-    const route = to ? this.route(from, to) : undefined;
     const summary = this.bench ? undefined : this.rel.summarize(packet);
     let seg = this.spare.pop();
     if (seg) {

@@ -783,7 +783,7 @@ export class Host implements SocketHost {
           return this.sendError(w, `connection is in ${sock.state}`);
         }
         const data = req.data;
-        if (w.sent < data.length) w.sent += sock.write(this.now, data.subarray(w.sent), req.more ?? false);
+        if (w.sent < data.length) w.sent += sock.write(this.now, data, req.more ?? false, w.sent);
         return w.sent === data.length ? ok(w.sent) : undefined;
       }
       case 'connect': {
@@ -1034,7 +1034,7 @@ export class Host implements SocketHost {
         if (!r) continue;
         // Remove it in place (splice would allocate an array of the removed element).
         for (let j = i + 1; j < waits.length; j++) waits[j - 1] = waits[j]!;
-        waits.length--;
+        waits.pop();
         i--;
         if (w.deadline !== undefined) w.sock.cancelTimer('linger');
         // Its wait no longer keeps a CLOSED socket from being freed (see reap).

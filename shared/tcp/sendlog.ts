@@ -72,8 +72,12 @@ export class SeqMarks {
       return;
     }
     const i = this.firstAfter(m - 1);
-    if (i < n && this.marks[i] === m) return;
-    this.marks.splice(i, 0, m);
+    const marks = this.marks;
+    if (i < n && marks[i] === m) return;
+    // Insert in place (splice allocates an array for what it removes, here nothing).
+    marks.push(marks[n - 1]!);
+    for (let j = n - 1; j > i; j--) marks[j] = marks[j - 1]!;
+    marks[i] = m;
   }
 
   /** Forgets every mark at or before `seq`. */

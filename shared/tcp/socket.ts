@@ -1326,12 +1326,12 @@ export class TcpSocket {
   // ---------------------------------------------------------------------------------------------
   // Application calls (the host validates descriptors and blocking)
 
-  /** Queues bytes for sending; returns how many fit in the send buffer. */
-  write(now: number, data: Uint8Array, more = false): number {
-    const n = Math.min(data.length, this.sendSpace);
+  /** Queues the bytes of `data` from `offset` on; returns how many fit in the send buffer. */
+  write(now: number, data: Uint8Array, more = false, offset = 0): number {
+    const n = Math.min(data.length - offset, this.sendSpace);
     if (n > 0) {
       if (this.sendq.length === 0 && this.sndUna === this.sndMax) this.firstUnackedAt = now;
-      this.sendq.push(n === data.length ? data : data.subarray(0, n));
+      this.sendq.push(offset === 0 && n === data.length ? data : data.subarray(offset, offset + n));
       // MSG_MORE holds partial segments for this call's push only (Linux tcp_push).
       if (!more) this.addPushMark(this.dataEnd);
       this.moreHeld = more;
