@@ -62,8 +62,15 @@ export class SendLog {
 }
 
 export class SeqMarks {
+  /** Marks added in order (each write's end, each new segment's end), from `head` on. */
   private marks: number[] = [];
   private head = 0;
+  /**
+   * Marks that came out of order (ends of retransmitted segments), sorted. Kept apart so that an
+   * insertion never moves the long run of in-order marks; each lies below the last in-order mark,
+   * so the two lists never hold the same mark, and both empty together (see dropThrough).
+   */
+  private late: number[] = [];
 
   add(m: number): void {
     const n = this.marks.length;
@@ -71,13 +78,15 @@ export class SeqMarks {
       this.marks.push(m);
       return;
     }
-    const i = this.firstAfter(m - 1);
-    const marks = this.marks;
-    if (i < n && marks[i] === m) return;
-    // Insert in place (splice allocates an array for what it removes, here nothing).
-    marks.push(marks[n - 1]!);
-    for (let j = n - 1; j > i; j--) marks[j] = marks[j - 1]!;
-    marks[i] = m;
+    const i = firstAfter(this.marks, this.head, m - 1);
+    if (i < n && this.marks[i] === m) return;
+    const late = this.late;
+    const j = firstAfter(late, 0, m - 1);
+    if (j < late.length && late[j] === m) return;
+    // Usually at the end (retransmissions move forward); splice would allocate.
+    late.push(m);
+    for (let k = late.length - 1; k > j; k--) late[k] = late[k - 1]!;
+    late[j] = m;
   }
 
   /** Forgets every mark at or before `seq`. */
@@ -87,23 +96,30 @@ export class SeqMarks {
       this.marks = this.marks.slice(this.head);
       this.head = 0;
     }
+    const late = this.late;
+    if (late.length > 0 && seqLe(late[0]!, seq)) this.late = late.slice(firstAfter(late, 0, seq));
   }
 
   /** Whether a mark m lies in (seq, end]. */
   within(seq: number, end: number): boolean {
-    const i = this.firstAfter(seq);
-    return i < this.marks.length && seqLe(this.marks[i]!, end);
+    const marks = this.marks;
+    const i = firstAfter(marks, this.head, seq);
+    if (i < marks.length && seqLe(marks[i]!, end)) return true;
+    const late = this.late;
+    if (late.length === 0) return false;
+    const j = firstAfter(late, 0, seq);
+    return j < late.length && seqLe(late[j]!, end);
   }
+}
 
-  /** Index of the first mark after `seq` (binary search). */
-  private firstAfter(seq: number): number {
-    let lo = this.head;
-    let hi = this.marks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (seqLt(seq >>> 0, this.marks[mid]!)) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+/** Index of the first of the sorted `list[lo…]` after `seq` (binary search). */
+function firstAfter(list: number[], lo: number, seq: number): number {
+  let hi = list.length;
+  const s = seq >>> 0;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (seqLt(s, list[mid]!)) hi = mid;
+    else lo = mid + 1;
   }
+  return lo;
 }
