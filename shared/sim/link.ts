@@ -86,9 +86,14 @@ export const LOST = -2;
 export class LinkDirection {
   settings: LinkSettings;
   private busyUntil = 0;
-  /** End-of-serialisation times of packets still in the transmitter (FIFO). */
-  private txEnds: number[] = [];
+  /**
+   * End-of-serialisation times of packets still in the transmitter, oldest first: a ring (its
+   * length a power of two) from `txHead`, `txCount` long. Typed, so its numbers never change
+   * representation, and it never grows past the queue limit.
+   */
+  private txEnds = new Float64Array(16);
   private txHead = 0;
+  private txCount = 0;
   /** Latest in-order arrival time: jitter never lets a later segment overtake an earlier one. */
   private lastArrival = 0;
 
@@ -104,16 +109,28 @@ export class LinkDirection {
   /** Packets in the transmitter at `now` (waiting or being serialised). */
   backlog(now: number): number {
     this.purge(now);
-    return this.txEnds.length - this.txHead;
+    return this.txCount;
   }
 
   private purge(now: number): void {
     const ends = this.txEnds;
-    while (this.txHead < ends.length && ends[this.txHead]! <= now) this.txHead++;
-    if (this.txHead > 1024 && this.txHead * 2 > ends.length) {
-      this.txEnds = ends.slice(this.txHead);
+    const mask = ends.length - 1;
+    while (this.txCount > 0 && ends[this.txHead]! <= now) {
+      this.txHead = (this.txHead + 1) & mask;
+      this.txCount--;
+    }
+  }
+
+  private pushTxEnd(t: number): void {
+    let ends = this.txEnds;
+    if (this.txCount === ends.length) {
+      const grown = new Float64Array(ends.length * 2);
+      for (let i = 0; i < this.txCount; i++) grown[i] = ends[(this.txHead + i) & (ends.length - 1)]!;
+      this.txEnds = ends = grown;
       this.txHead = 0;
     }
+    ends[(this.txHead + this.txCount) & (ends.length - 1)] = t;
+    this.txCount++;
   }
 
   /**
@@ -129,7 +146,7 @@ export class LinkDirection {
       const start = Math.max(this.busyUntil, now);
       txEnd = start + (size * 8000) / s.rateBps;
       this.busyUntil = txEnd;
-      this.txEnds.push(txEnd);
+      this.pushTxEnd(txEnd);
     }
     if (random && s.loss > 0 && this.rng.chance(s.loss)) return LOST;
     let arrival = txEnd + s.delayMs;
