@@ -35,6 +35,24 @@ export const DEFAULT_LINK: LinkSettings = {
   reorderMs: 25,
 };
 
+/**
+ * A copy of `s` with exactly the fields of LinkSettings, in their order, built by one literal: every
+ * direction's settings then share one V8 map (copies by spread got maps that depended on which
+ * values were whole numbers, and a new run's links threw away the code optimised for the last).
+ */
+export function linkSettings(s: LinkSettings): LinkSettings {
+  return {
+    delayMs: s.delayMs,
+    jitterMs: s.jitterMs,
+    rateBps: s.rateBps,
+    queuePackets: s.queuePackets,
+    loss: s.loss,
+    duplicate: s.duplicate,
+    reorder: s.reorder,
+    reorderMs: s.reorderMs,
+  };
+}
+
 const PROBABILITIES = ['loss', 'duplicate', 'reorder'] as const;
 
 /** The link fields and what each one accepts, for error messages and documentation. */
@@ -103,7 +121,7 @@ export class LinkDirection {
     settings: LinkSettings,
     readonly rng: Rng,
   ) {
-    this.settings = { ...settings };
+    this.settings = linkSettings(settings);
   }
 
   /** Packets in the transmitter at `now` (waiting or being serialised). */

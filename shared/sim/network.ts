@@ -15,7 +15,7 @@ import type { Packet } from '../tcp/packet.ts';
 import type { CallRequest, CallResult, HostEvent, SendReason } from '../tcp/types.ts';
 import { EventQueue } from './event-queue.ts';
 import { ActiveRule, type FaultRule, type SegmentFacts } from './faults.ts';
-import { DEFAULT_LINK, LinkDirection, type LinkSettings, LOST, QUEUE_FULL } from './link.ts';
+import { DEFAULT_LINK, LinkDirection, type LinkSettings, LOST, linkSettings, QUEUE_FULL } from './link.ts';
 import { Rng } from './rng.ts';
 import {
   type JsonValue,
@@ -970,7 +970,7 @@ export class Network {
       this.hostEntry(f);
       this.hostEntry(t);
       const dir = this.direction(f, t);
-      dir.settings = { ...dir.settings, ...patch };
+      dir.settings = linkSettings({ ...dir.settings, ...patch });
       this.emit({ t: roundMs(this.nowMs), type: 'link', from: f, to: t, settings: { ...dir.settings } });
     }
   }
