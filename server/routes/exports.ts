@@ -25,6 +25,7 @@ import type { LabClass } from '../lab/lab.ts';
 import { Room } from '../lab/room.ts';
 import type { Session } from '../lab/session.ts';
 import { forkPoint, ImportError, roomScenario, scenarioRoom } from '../persistence/scenario.ts';
+import { setErrorHandler } from './errors.ts';
 
 /** Route params are text (the server never coerces): a room number. */
 const RoomParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) });
@@ -57,45 +58,7 @@ type RoomRequest = FastifyRequest<{
 export async function exportRoutes(app: FastifyInstance): Promise<void> {
   const lab = app.lab;
 
-  app.setErrorHandler(
-    (err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
-      if (err instanceof ImportError) {
-        return reply.code(400).send({
-          statusCode: 400,
-          code: 'TCPLAB_INVALID',
-          error: 'Bad Request',
-          message: err.message,
-          problems: err.problems,
-        });
-      }
-      if (err instanceof LabError) {
-        return reply
-          .code(err.statusCode)
-          .send({ statusCode: err.statusCode, code: err.code, error: 'Refused', message: err.message });
-      }
-      if (err.validation) {
-        return reply
-          .code(400)
-          .send({ statusCode: 400, code: 'TCPLAB_INVALID', error: 'Bad Request', message: err.message });
-      }
-      const status = err.statusCode ?? 500;
-      if (status >= 500) app.log.error(err);
-      const code =
-        status === 413
-          ? 'TCPLAB_TOO_BIG'
-          : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
-            ? 'TCPLAB_BAD_JSON'
-            : status >= 500
-              ? 'TCPLAB_ENGINE'
-              : 'TCPLAB_BAD_MESSAGE';
-      return reply.code(status).send({
-        statusCode: status,
-        code,
-        error: status >= 500 ? 'Internal Server Error' : 'Bad Request',
-        message: err.message,
-      });
-    },
-  );
+  setErrorHandler(app);
 
   // An import may be sent as text (a file's content as is) as well as JSON.
   app.addContentTypeParser(

@@ -6,7 +6,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CLASSROOM_CLOCK, ROOM_ADDRS } from '../../shared/protocol/defaults.ts';
 import { ClassCode, Name, PROTOCOL_VERSION, RoomSummary } from '../../shared/protocol/messages.ts';
-import { LabError, refuse } from '../lab/errors.ts';
+import { refuse } from '../lab/errors.ts';
+import { setErrorHandler } from './errors.ts';
 
 const CodeParams = Type.Object({ code: ClassCode });
 const CreateClassBody = Type.Object({ name: Name }, { additionalProperties: false });
@@ -29,28 +30,7 @@ function bearer(req: FastifyRequest): string | undefined {
 export async function httpRoutes(app: FastifyInstance): Promise<void> {
   const lab = app.lab;
 
-  app.setErrorHandler(
-    (err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
-      if (err instanceof LabError) {
-        return reply
-          .code(err.statusCode)
-          .send({ statusCode: err.statusCode, code: err.code, error: 'Refused', message: err.message });
-      }
-      if (err.validation) {
-        return reply
-          .code(400)
-          .send({ statusCode: 400, code: 'TCPLAB_INVALID', error: 'Bad Request', message: err.message });
-      }
-      const status = err.statusCode ?? 500;
-      if (status >= 500) app.log.error(err);
-      return reply.code(status).send({
-        statusCode: status,
-        code: status === 413 ? 'TCPLAB_TOO_BIG' : status >= 500 ? 'TCPLAB_ENGINE' : 'TCPLAB_BAD_MESSAGE',
-        error: status >= 500 ? 'Internal Server Error' : 'Bad Request',
-        message: err.message,
-      });
-    },
-  );
+  setErrorHandler(app);
 
   const instructorOnly = async (req: FastifyRequest) => {
     if (!lab.checkKey(bearer(req)))

@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { catalogueEntry, exerciseView, toLang } from '../../shared/exercises/index.ts';
 import { ClassCode } from '../../shared/protocol/messages.ts';
 import type { SummaryRow } from '../exercises/service.ts';
-import { LabError, refuse } from '../lab/errors.ts';
+import { refuse } from '../lab/errors.ts';
+import { setErrorHandler } from './errors.ts';
 
 const CodeParams = Type.Object({ code: ClassCode });
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }) });
@@ -53,24 +54,7 @@ export async function teachRoutes(app: FastifyInstance): Promise<void> {
   const lab = app.lab;
   const svc = app.exercises;
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    if (err instanceof LabError)
-      return reply
-        .code(err.statusCode)
-        .send({ statusCode: err.statusCode, code: err.code, error: 'Refused', message: err.message });
-    if (err.validation)
-      return reply
-        .code(400)
-        .send({ statusCode: 400, code: 'TCPLAB_INVALID', error: 'Bad Request', message: err.message });
-    const status = err.statusCode ?? 500;
-    if (status >= 500) app.log.error(err);
-    return reply.code(status).send({
-      statusCode: status,
-      code: status >= 500 ? 'TCPLAB_ENGINE' : 'TCPLAB_BAD_MESSAGE',
-      error: status >= 500 ? 'Internal Server Error' : 'Bad Request',
-      message: err.message,
-    });
-  });
+  setErrorHandler(app);
 
   const instructorOnly = async (req: FastifyRequest) => {
     const key = bearer(req);

@@ -107,6 +107,13 @@ describe('classes and rooms', () => {
       headers: auth,
     });
     expect(wrongType.json().message).toBe('body/name expected string, got number 7');
+    const notJson = await app.inject({
+      method: 'POST',
+      url: '/api/classes',
+      payload: '{"name": ',
+      headers: { ...auth, 'content-type': 'application/json' },
+    });
+    expect(notJson.json()).toMatchObject({ statusCode: 400, code: 'TCPLAB_BAD_JSON' });
     const lower = await app.inject({ method: 'GET', url: '/api/classes/lower' });
     expect(lower.json()).toMatchObject({
       code: 'TCPLAB_INVALID',
