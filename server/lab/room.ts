@@ -669,10 +669,8 @@ export class Room {
   snapshotMessage(): Buffer {
     const key = `${this.epoch}/${this.processed}/${this.net.now}/${this.history.length}/${this.infoVersion}`;
     if (this.snapshot?.key === key) return this.snapshot.data;
-    const hosts = {
-      A: toWireJson(this.net.host('A').snapshot()),
-      B: toWireJson(this.net.host('B').snapshot()),
-    };
+    // Host snapshots are plain JSON data (numbers, strings, arrays): no bytes to encode.
+    const hosts = { A: this.net.host('A').snapshot(), B: this.net.host('B').snapshot() };
     const data = Buffer.from(
       JSON.stringify({
         type: 'room.snapshot',
