@@ -151,6 +151,11 @@ export class ReceiveBuffer {
    * option is that of its most recent arrival (RFC 2018 §4; Linux keeps selective_acks this way).
    */
   private recency: number[] = [];
+  /**
+   * Whether to keep `recency` (default true). Only SACK blocks read it: a connection without SACK
+   * turns it off before any data arrives and saves the bookkeeping on every out-of-order segment.
+   */
+  trackRecency = true;
 
   get oooBytes(): number {
     return this.oooTotal;
@@ -189,11 +194,13 @@ export class ReceiveBuffer {
    * case is an append.
    */
   private storeOoo(seq: number, data: Uint8Array): void {
-    const r = this.recency;
-    const k = r.indexOf(seq);
-    if (k >= 0) r.splice(k, 1);
-    r.unshift(seq);
-    if (r.length > 16) r.length = 16;
+    if (this.trackRecency) {
+      const r = this.recency;
+      const k = r.indexOf(seq);
+      if (k >= 0) r.splice(k, 1);
+      r.unshift(seq);
+      if (r.length > 16) r.length = 16;
+    }
     const q = this.ooo;
     let end = seqAdd(seq, data.length);
     const last = q[q.length - 1];

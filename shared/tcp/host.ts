@@ -52,11 +52,13 @@ interface Wait {
   req: CallRequest;
   sock: TcpSocket;
   fd: number;
+  /** The process's descriptor table (a process's table is never replaced or dropped). */
+  table: Map<number, TcpSocket>;
   startedAt: number;
   /** send(): bytes queued so far. */
   sent: number;
   /** close() with SO_LINGER: when to give up waiting. */
-  deadline?: number;
+  deadline: number | undefined;
 }
 
 export interface SocketSnapshot {
@@ -582,12 +584,12 @@ export class Host implements SocketHost {
         if (r) return { result: r };
         return sock.nonblocking
           ? { result: err('EINPROGRESS') }
-          : { wait: this.newWait(callId, pid, req, sock) };
+          : { wait: this.newWait(callId, pid, req, sock, table) };
       }
       case 'accept':
       case 'recv':
       case 'send': {
-        const wait = this.newWait(callId, pid, req, sock);
+        const wait = this.newWait(callId, pid, req, sock, table);
         const r = this.attempt(wait, table);
         if (r) return { result: r };
         if (sock.nonblocking) {
@@ -597,7 +599,7 @@ export class Host implements SocketHost {
         return { wait };
       }
       case 'close':
-        return this.close(sock, table, req.fd, () => ({ wait: this.newWait(callId, pid, req, sock) }));
+        return this.close(sock, table, req.fd, () => ({ wait: this.newWait(callId, pid, req, sock, table) }));
       case 'shutdown':
         return { result: this.shutdown(sock, req.how) };
       case 'dup': {
@@ -614,8 +616,14 @@ export class Host implements SocketHost {
     }
   }
 
-  private newWait(callId: number, pid: number, req: CallRequest & { fd: number }, sock: TcpSocket): Wait {
-    return { callId, pid, req, sock, fd: req.fd, startedAt: this.now, sent: 0 };
+  private newWait(
+    callId: number,
+    pid: number,
+    req: CallRequest & { fd: number },
+    sock: TcpSocket,
+    table: Map<number, TcpSocket>,
+  ): Wait {
+    return { callId, pid, req, sock, fd: req.fd, table, startedAt: this.now, sent: 0, deadline: undefined };
   }
 
   private bind(sock: TcpSocket, port: number, addr?: number): CallResult {
@@ -1029,8 +1037,7 @@ export class Host implements SocketHost {
       progress = false;
       for (let i = 0; i < waits.length; i++) {
         const w = waits[i]!;
-        const table = this.procs.get(w.pid);
-        const r = table ? this.attempt(w, table) : err('ESRCH');
+        const r = this.attempt(w, w.table);
         if (!r) continue;
         // Remove it in place (splice would allocate an array of the removed element).
         for (let j = i + 1; j < waits.length; j++) waits[j - 1] = waits[j]!;

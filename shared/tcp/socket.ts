@@ -531,6 +531,7 @@ export class TcpSocket {
     this.sndWscale = this.wsOk ? Math.min(ws!, 14) : 0;
     this.rcvWscale = this.wsOk ? c.windowShift : 0;
     this.sackOk = c.sack && sackPerm;
+    this.rcv.trackRecency = this.sackOk;
     this.tsOk = c.timestamps && ts !== undefined;
     if (ts && this.tsOk) this.tsRecent = ts.tsval;
     this.cc.setMss(this.sendMss, c.initialCwndSegments);
