@@ -53,6 +53,11 @@ export class ByteQueue {
   /** Index of the first byte in `buf`. */
   private head = 0;
   private total = 0;
+  /**
+   * How far from `head` bytes have been written past the queued ones by `writeAt` (0 when none):
+   * the receive queue places out-of-order data where it will be once the hole before it fills.
+   */
+  private extent = 0;
 
   constructor(initialCapacity = 4096) {
     this.buf = new Uint8Array(initialCapacity);
@@ -79,16 +84,44 @@ export class ByteQueue {
     let cap = this.buf.length * 2;
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
-    next.set(this.peek(0, this.total));
+    // The queued bytes and any written past them.
+    const keep = Math.max(this.total, this.extent);
+    const old = this.buf;
+    const first = Math.min(keep, old.length - this.head);
+    next.set(old.subarray(this.head, this.head + first), 0);
+    if (first < keep) next.set(old.subarray(0, keep - first), first);
     this.buf = next;
     this.head = 0;
+  }
+
+  /**
+   * Writes a copy of `data` at `offset` bytes from the front, past the queued bytes (offset ≥
+   * length), without queueing it: `extend` does, once the bytes before it are queued. Bytes
+   * queued by `push` later overwrite those they cover.
+   */
+  writeAt(offset: number, data: Uint8Array): void {
+    const n = data.length;
+    const end = offset + n;
+    if (end > this.buf.length) this.grow(end);
+    const cap = this.buf.length;
+    const at = (this.head + offset) % cap;
+    const first = Math.min(n, cap - at);
+    this.buf.set(first === n ? data : data.subarray(0, first), at);
+    if (first < n) this.buf.set(data.subarray(first), 0);
+    if (end > this.extent) this.extent = end;
+  }
+
+  /** Queues `n` bytes already written past the queued ones by `writeAt`. */
+  extend(n: number): void {
+    this.total += n;
   }
 
   /** Removes `n` bytes from the front. */
   drop(n: number): void {
     const k = Math.min(n, this.total);
     this.total -= k;
-    this.head = this.total === 0 ? 0 : (this.head + k) % this.buf.length;
+    this.extent = Math.max(0, this.extent - k);
+    this.head = this.total === 0 && this.extent === 0 ? 0 : (this.head + k) % this.buf.length;
   }
 
   /** Bytes [offset, offset + len) without removing them: a view when they are contiguous. */
@@ -130,16 +163,23 @@ export class ByteQueue {
   clear(): void {
     this.head = 0;
     this.total = 0;
+    this.extent = 0;
   }
 }
 
+/** Bytes [seq, seq + len) held out of order; the bytes themselves wait in place in `readable`. */
 interface OooSegment {
   seq: number;
-  data: Uint8Array;
+  len: number;
 }
 
 /** In-order readable bytes plus the out-of-order queue above RCV.NXT. */
 export class ReceiveBuffer {
+  /**
+   * The in-order bytes not yet read, and past them, where they belong, the out-of-order ones
+   * (written with `writeAt`, queued with `extend` once the hole before them fills): a byte is
+   * copied in once, wherever it arrives.
+   */
   readonly readable = new ByteQueue();
   /** Out-of-order segments, sorted by sequence number, never overlapping each other. */
   private ooo: OooSegment[] = [];
@@ -169,6 +209,8 @@ export class ReceiveBuffer {
    * Stores a segment's payload starting at `seq`, where `rcvNxt` is the next expected byte.
    * Returns the new RCV.NXT after appending whatever became contiguous. Keeps copies: `data` may
    * be a view of the sender's queue, which reuses its memory once the bytes are acknowledged.
+   * In-order bytes win over out-of-order ones that cover the same sequence numbers; of two
+   * out-of-order arrivals, the first.
    */
   insert(seq: number, data: Uint8Array, rcvNxt: number): number {
     // Trim anything before RCV.NXT (already received).
@@ -184,7 +226,7 @@ export class ReceiveBuffer {
       rcvNxt = seqAdd(rcvNxt, data.length);
       return this.pullContiguous(rcvNxt);
     }
-    this.storeOoo(seq, data);
+    this.storeOoo(seq, data, rcvNxt);
     return rcvNxt;
   }
 
@@ -193,7 +235,7 @@ export class ReceiveBuffer {
    * sorted and free of overlaps; segments usually arrive in order beyond the hole, so the common
    * case is an append.
    */
-  private storeOoo(seq: number, data: Uint8Array): void {
+  private storeOoo(seq: number, data: Uint8Array, rcvNxt: number): void {
     if (this.trackRecency) {
       const r = this.recency;
       const k = r.indexOf(seq);
@@ -204,8 +246,9 @@ export class ReceiveBuffer {
     const q = this.ooo;
     let end = seqAdd(seq, data.length);
     const last = q[q.length - 1];
-    if (!last || seqGe(seq, seqAdd(last.seq, last.data.length))) {
-      q.push({ seq, data: copyBytes(data) });
+    if (!last || seqGe(seq, seqAdd(last.seq, last.len))) {
+      this.readable.writeAt(this.readable.length + seqDiff(seq, rcvNxt), data);
+      q.push({ seq, len: data.length });
       this.oooTotal += data.length;
       return;
     }
@@ -215,20 +258,20 @@ export class ReceiveBuffer {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const m = q[mid]!;
-      if (seqGt(seqAdd(m.seq, m.data.length), seq)) hi = mid;
+      if (seqGt(seqAdd(m.seq, m.len), seq)) hi = mid;
       else lo = mid + 1;
     }
     let i = lo;
     while (seqLt(seq, end)) {
       const next = q[i];
       if (!next || seqGe(next.seq, end)) {
-        this.insertOoo(i, seq, data.subarray(0, seqDiff(end, seq)));
+        this.insertOoo(i, seq, data.subarray(0, seqDiff(end, seq)), rcvNxt);
         return;
       }
-      const nextEnd = seqAdd(next.seq, next.data.length);
+      const nextEnd = seqAdd(next.seq, next.len);
       if (seqLt(seq, next.seq)) {
         // The gap before `next` is new.
-        this.insertOoo(i, seq, data.subarray(0, seqDiff(next.seq, seq)));
+        this.insertOoo(i, seq, data.subarray(0, seqDiff(next.seq, seq)), rcvNxt);
         i++;
       }
       // Skip what `next` already holds.
@@ -240,9 +283,10 @@ export class ReceiveBuffer {
     }
   }
 
-  private insertOoo(i: number, seq: number, data: Uint8Array): void {
+  private insertOoo(i: number, seq: number, data: Uint8Array, rcvNxt: number): void {
     if (data.length === 0) return;
-    this.ooo.splice(i, 0, { seq, data: copyBytes(data) });
+    this.readable.writeAt(this.readable.length + seqDiff(seq, rcvNxt), data);
+    this.ooo.splice(i, 0, { seq, len: data.length });
     this.oooTotal += data.length;
   }
 
@@ -251,10 +295,11 @@ export class ReceiveBuffer {
       const q = this.ooo[0]!;
       if (seqGt(q.seq, rcvNxt)) break;
       this.ooo.shift();
-      this.oooTotal -= q.data.length;
-      const end = seqAdd(q.seq, q.data.length);
+      this.oooTotal -= q.len;
+      const end = seqAdd(q.seq, q.len);
       if (seqGt(end, rcvNxt)) {
-        this.readable.push(q.data.subarray(seqDiff(rcvNxt, q.seq)));
+        // Its bytes past RCV.NXT are in place already.
+        this.readable.extend(seqDiff(end, rcvNxt));
         rcvNxt = end;
       }
     }
@@ -266,7 +311,7 @@ export class ReceiveBuffer {
     const blocks: Array<{ left: number; right: number; rank: number }> = [];
     for (const q of this.ooo) {
       const last = blocks[blocks.length - 1];
-      const end = seqAdd(q.seq, q.data.length);
+      const end = seqAdd(q.seq, q.len);
       if (last && last.right === q.seq) last.right = end;
       else blocks.push({ left: q.seq, right: end, rank: Number.POSITIVE_INFINITY });
     }

@@ -3,6 +3,13 @@ import { describe, expect, test } from 'vitest';
 import { ByteQueue, copyBytes, ReceiveBuffer } from '../../shared/tcp/buffers.ts';
 import { seqAdd } from '../../shared/tcp/seq.ts';
 
+/** Index of the first byte where `a` and `b` differ (or of the shorter one's end), -1 if none. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
 /** Pieces of a byte stream: [offset, length] pairs, in any order, overlapping and repeated. */
 const pieces = (len: number) =>
   fc.array(fc.tuple(fc.integer({ min: 0, max: len - 1 }), fc.integer({ min: 1, max: 300 })), {
@@ -38,6 +45,70 @@ describe('ReceiveBuffer reassembly', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test('reads between arrivals: out-of-order bytes wait in place while the queue wraps and grows', () => {
+    // Longer streams than the queue's first 4 KiB, read a little after each arrival, so held
+    // out-of-order bytes sit past the queued ones while the ring wraps around and doubles.
+    const input = fc
+      .integer({ min: 1, max: 30_000 })
+      .chain((len) =>
+        fc.tuple(
+          fc.constant(len),
+          fc.integer({ min: 0, max: 0xffffffff }),
+          fc.array(
+            fc.tuple(
+              fc.integer({ min: 0, max: len - 1 }),
+              fc.integer({ min: 1, max: 3000 }),
+              fc.integer({ min: 0, max: 4000 }),
+            ),
+            { minLength: 1, maxLength: 40 },
+          ),
+        ),
+      );
+    fc.assert(
+      fc.property(input, ([len, isn, ps]) => {
+        const stream = Uint8Array.from({ length: len }, (_, i) => (i * 13 + 5) & 0xff);
+        const rb = new ReceiveBuffer();
+        let rcvNxt = isn;
+        let read = 0;
+        const out = new Uint8Array(4000);
+        for (const [off, n, take] of [...ps, [0, len, len] as [number, number, number]]) {
+          const end = Math.min(len, off + n);
+          // A fresh copy each time, overwritten afterwards: the buffer must have kept its own.
+          const piece = stream.slice(off, end);
+          rcvNxt = rb.insert(seqAdd(isn, off), piece, rcvNxt);
+          piece.fill(0xee);
+          let want = take;
+          while (want > 0 && rb.readable.length > 0) {
+            const got = rb.readable.copyTo(out, want);
+            expect(firstDifference(out.subarray(0, got), stream.subarray(read, read + got))).toBe(-1);
+            rb.readable.drop(got);
+            read += got;
+            want -= got;
+          }
+        }
+        expect(rcvNxt).toBe(seqAdd(isn, len));
+        expect(read + rb.readable.length).toBe(len);
+        expect(firstDifference(rb.readable.take(len), stream.subarray(read))).toBe(-1);
+        expect(rb.oooBytes).toBe(0);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('a read that empties the queue while out-of-order bytes wait leaves them where they belong', () => {
+    const stream = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13 + 5) & 0xff);
+    const rb = new ReceiveBuffer();
+    const out = new Uint8Array(5000);
+    let nxt = rb.insert(100, stream.slice(0, 1000), 100);
+    nxt = rb.insert(2100, stream.slice(2000, 3000), nxt);
+    rb.readable.drop(rb.readable.copyTo(out, 5000));
+    nxt = rb.insert(1100, stream.slice(1000, 1500), nxt);
+    nxt = rb.insert(1600, stream.slice(1500, 2000), nxt);
+    expect(nxt).toBe(3100);
+    expect(rb.readable.copyTo(out, 5000)).toBe(2000);
+    expect(out.subarray(0, 2000)).toEqual(stream.subarray(1000, 3000));
   });
 
   test('out-of-order bytes are held without overlaps and SACK blocks list the newest arrival first', () => {
