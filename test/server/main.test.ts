@@ -1,6 +1,6 @@
 /** `npm start`: the one listener, started as a real process. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,8 @@ describe('server/main.ts', () => {
 
   it('runs as the bundle npm start builds: HTTP, SQLite and WebSocket all load from it', async () => {
     // Inside the repository, so better-sqlite3 (left out of the bundle) resolves from node_modules.
+    // (dist/ is where `npm start` builds; a fresh checkout has none yet.)
+    mkdirSync('dist', { recursive: true });
     const dir = mkdtempSync(join('dist', 'test-bundle-'));
     try {
       await buildServer(join(dir, 'server.mjs'));
