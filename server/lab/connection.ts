@@ -99,6 +99,12 @@ export class Connection {
   private refilledAt: number;
   private strikes = 0;
   private corked = false;
+  /**
+   * Broadcast messages may be written to the socket as ready-made frames: it is a real socket and
+   * no extension (permessage-deflate) was negotiated. Known once the connection is open (`ws`
+   * computes `extensions` anew on every read).
+   */
+  private readonly framesDirect: boolean;
 
   constructor(
     readonly ws: WsLike,
@@ -108,6 +114,7 @@ export class Connection {
   ) {
     this.tokens = limits.messageBurst;
     this.refilledAt = now();
+    this.framesDirect = socket?.write !== undefined && ws.extensions === '';
   }
 
   /**
@@ -137,7 +144,7 @@ export class Connection {
    */
   sendShared(data: Buffer, binary: boolean): boolean {
     const socket = this.socket;
-    if (!socket?.write || this.ws.extensions !== '') return this.send(data, binary);
+    if (!this.framesDirect || !socket?.write) return this.send(data, binary);
     if (this.closed || this.ws.readyState !== OPEN) return false;
     this.cork(socket);
     socket.write(frameOf(data, binary));
