@@ -38,6 +38,7 @@ import { parseIp } from '../../shared/tcp/packet.ts';
 import type { CallResult, HostEvent } from '../../shared/tcp/types.ts';
 import { toCallRequest } from './calls.ts';
 import { LabError, refuse } from './errors.ts';
+import { roomEventJson } from './event-json.ts';
 
 /** A history entry: the exact bytes every feed receives. */
 export interface HistoryEntry {
@@ -593,19 +594,17 @@ export class Room {
     if (e.type === 'segment') {
       entry = { data: this.frame(e, n), binary: true };
     } else {
-      let event: unknown = e;
-      if (e.type === 'return') {
-        const full = this.returns.get(`${e.host}:${e.callId}`);
+      // A call that returned bytes: the full bytes in place of the trace's preview.
+      let result: string | undefined;
+      if (e.type === 'return' && this.returns.size > 0) {
+        const key = `${e.host}:${e.callId}`;
+        const full = this.returns.get(key);
         if (full) {
-          this.returns.delete(`${e.host}:${e.callId}`);
-          event = {
-            ...e,
-            result: { ...(e.result as object), value: toWireJson(full.ok ? full.value : null) },
-          };
+          this.returns.delete(key);
+          result = `{"ok":true,"value":${JSON.stringify(toWireJson(full.ok ? full.value : null))}}`;
         }
       }
-      const text = JSON.stringify({ type: 'room.event', room: this.id, n, t: e.t, event });
-      entry = { data: Buffer.from(text), binary: false };
+      entry = { data: Buffer.from(roomEventJson(this.id, n, e, result)), binary: false };
     }
     this.history.push(entry);
     this.opts.hooks?.onEntry?.(this, entry, n);
