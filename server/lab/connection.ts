@@ -34,7 +34,16 @@ export interface Corkable {
  * opcode (1 text, 2 binary), the payload length in 7, 7+16 or 7+64 bits, then the payload.
  */
 export function wsFrame(data: Buffer, binary: boolean): Buffer {
-  const len = data.length;
+  const out = allocWsFrame(data.length, binary);
+  data.copy(out, out.length - data.length);
+  return out;
+}
+
+/**
+ * A WebSocket message of `len` payload bytes with its header written: the caller writes the
+ * payload into its last `len` bytes (a room builds each history entry this way, once).
+ */
+export function allocWsFrame(len: number, binary: boolean): Buffer {
   const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
   const out = Buffer.allocUnsafe(head + len);
   out[0] = 0x80 | (binary ? 2 : 1);
@@ -48,7 +57,6 @@ export function wsFrame(data: Buffer, binary: boolean): Buffer {
     out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
     out.writeUInt32BE(len >>> 0, 6);
   }
-  data.copy(out, head);
   return out;
 }
 
@@ -140,14 +148,15 @@ export class Connection {
    * Sends a message many connections get (a room's history entry or notice): the same bytes, so
    * on a real socket the WebSocket frame is built once for all of them and written as is. `ws`
    * frames and writes synchronously when it compresses nothing (permessage-deflate is off, no
-   * Blobs), so these frames keep their order with `send`'s.
+   * Blobs), so these frames keep their order with `send`'s. `frame`, when given, is that frame
+   * already built (`wsFrame(data, binary)`).
    */
-  sendShared(data: Buffer, binary: boolean): boolean {
+  sendShared(data: Buffer, binary: boolean, frame?: Buffer): boolean {
     const socket = this.socket;
     if (!this.framesDirect || !socket?.write) return this.send(data, binary);
     if (this.closed || this.ws.readyState !== OPEN) return false;
     this.cork(socket);
-    socket.write(frameOf(data, binary));
+    socket.write(frame ?? frameOf(data, binary));
     return true;
   }
 

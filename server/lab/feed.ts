@@ -135,7 +135,7 @@ export class Feed implements RoomFeed {
   onEntry(entry: HistoryEntry, n: number): void {
     if (!this.live) return;
     this.cursor = n + 1;
-    this.conn.sendShared(entry.data, entry.binary);
+    this.conn.sendShared(entry.data, entry.binary, entry.frame);
   }
 
   onReset(): void {

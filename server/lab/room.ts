@@ -13,6 +13,7 @@
  * as the same bytes to every feed (the people in the room and watching instructors).
  */
 import { CLASSROOM_CLOCK, ROOM_ADDRS } from '../../shared/protocol/defaults.ts';
+import { FRAME_HEADER_LEN } from '../../shared/protocol/frame.ts';
 import { toWireJson } from '../../shared/protocol/json.ts';
 import type { Limits } from '../../shared/protocol/limits.ts';
 import type {
@@ -26,7 +27,7 @@ import type {
   SeatHolder,
   SockCall,
 } from '../../shared/protocol/messages.ts';
-import { segmentFrame } from '../../shared/protocol/trace-frame.ts';
+import { segmentFrameInto } from '../../shared/protocol/trace-frame.ts';
 import { checkRule } from '../../shared/sim/faults.ts';
 import type { LinkSettings } from '../../shared/sim/link.ts';
 import { Network, type SimHost } from '../../shared/sim/network.ts';
@@ -37,6 +38,7 @@ import { Host } from '../../shared/tcp/host.ts';
 import { parseIp } from '../../shared/tcp/packet.ts';
 import type { CallResult, HostEvent } from '../../shared/tcp/types.ts';
 import { toCallRequest } from './calls.ts';
+import { allocWsFrame } from './connection.ts';
 import { LabError, refuse } from './errors.ts';
 import { roomEventJson } from './event-json.ts';
 
@@ -44,6 +46,11 @@ import { roomEventJson } from './event-json.ts';
 export interface HistoryEntry {
   data: Buffer;
   binary: boolean;
+  /**
+   * The entry as one WebSocket message, header and `data` (which shares its bytes): built once
+   * when the room records it, written as is to every live feed.
+   */
+  frame?: Buffer;
 }
 
 /** Who sits in a seat, as the room needs to know it. */
@@ -592,7 +599,7 @@ export class Room {
     this.opts.hooks?.onTrace?.(this, e);
     let entry: HistoryEntry;
     if (e.type === 'segment') {
-      entry = { data: this.frame(e, n), binary: true };
+      entry = this.frame(e, n);
     } else {
       // A call that returned bytes: the full bytes in place of the trace's preview.
       let result: string | undefined;
@@ -604,14 +611,18 @@ export class Room {
           result = `{"ok":true,"value":${JSON.stringify(toWireJson(full.ok ? full.value : null))}}`;
         }
       }
-      entry = { data: Buffer.from(roomEventJson(this.id, n, e, result)), binary: false };
+      const text = roomEventJson(this.id, n, e, result);
+      const len = Buffer.byteLength(text);
+      const frame = allocWsFrame(len, false);
+      frame.write(text, frame.length - len);
+      entry = { data: frame.subarray(frame.length - len), binary: false, frame };
     }
     this.history.push(entry);
     this.opts.hooks?.onEntry?.(this, entry, n);
     for (const f of this.feeds) f.onEntry(entry, n);
   }
 
-  private frame(e: SegmentTrace, n: number): Buffer {
+  private frame(e: SegmentTrace, n: number): HistoryEntry {
     let packet: Uint8Array | undefined;
     if (e.bytes !== undefined) {
       // The room's network gives packets as bytes (rawBytes), on send, dup and corrupt.
@@ -621,8 +632,10 @@ export class Room {
       packet = this.bytes.get(e.id) ?? new Uint8Array(0);
     }
     if (e.event === 'arrive' || e.event === 'drop') this.bytes.delete(e.id);
-    const bytes = segmentFrame(e, this.id, n, packet);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const len = FRAME_HEADER_LEN + packet.length;
+    const frame = allocWsFrame(len, true);
+    segmentFrameInto(e, this.id, n, packet, frame, frame.length - len);
+    return { data: frame.subarray(frame.length - len), binary: true, frame };
   }
 
   // ── views ───────────────────────────────────────────────────────────────────────────────────

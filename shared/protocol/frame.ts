@@ -97,23 +97,46 @@ export type DecodeFrameResult =
 
 export function encodeFrame(f: SegmentFrame): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_LEN + f.packet.length);
-  const v = new DataView(out.buffer);
-  v.setUint8(0, FRAME_VERSION);
-  v.setUint8(1, FRAME_HEADER_LEN);
-  v.setUint8(2, indexOrThrow(FATES, f.fate, 'fate'));
-  v.setUint8(3, f.dir === 'AB' ? 0 : 1);
-  v.setUint32(4, f.room >>> 0);
-  v.setUint32(8, f.n >>> 0);
-  v.setUint32(12, f.segId >>> 0);
-  v.setFloat64(16, f.t);
-  v.setUint8(24, f.why === undefined ? 0 : indexOrThrow(SEND_REASONS, f.why, 'why') + 1);
-  v.setUint8(25, indexOrThrow(CAUSES, f.cause, 'cause'));
-  v.setUint16(26, Math.min(f.rexmit, 0xffff));
-  v.setUint32(28, f.ref >>> 0);
-  v.setUint16(32, f.ruleId & 0xffff);
-  v.setUint16(34, Math.min(Math.max(0, Math.round(f.extraMs)), 0xffff));
-  out.set(f.packet, FRAME_HEADER_LEN);
+  encodeFrameInto(f, out, 0);
   return out;
+}
+
+/** Bytes of one float64, big-endian (module scratch: no DataView per frame). */
+const f64 = new DataView(new ArrayBuffer(8));
+
+/**
+ * Writes the frame of `f` into `out` at `at` (`FRAME_HEADER_LEN + f.packet.length` bytes), e.g.
+ * after a WebSocket header in the buffer that carries it.
+ */
+export function encodeFrameInto(f: SegmentFrame, out: Uint8Array, at: number): void {
+  out[at] = FRAME_VERSION;
+  out[at + 1] = FRAME_HEADER_LEN;
+  out[at + 2] = indexOrThrow(FATES, f.fate, 'fate');
+  out[at + 3] = f.dir === 'AB' ? 0 : 1;
+  u32(out, at + 4, f.room);
+  u32(out, at + 8, f.n);
+  u32(out, at + 12, f.segId);
+  f64.setFloat64(0, f.t);
+  for (let i = 0; i < 8; i++) out[at + 16 + i] = f64.getUint8(i);
+  out[at + 24] = f.why === undefined ? 0 : indexOrThrow(SEND_REASONS, f.why, 'why') + 1;
+  out[at + 25] = indexOrThrow(CAUSES, f.cause, 'cause');
+  u16(out, at + 26, Math.min(f.rexmit, 0xffff));
+  u32(out, at + 28, f.ref);
+  u16(out, at + 32, f.ruleId & 0xffff);
+  u16(out, at + 34, Math.min(Math.max(0, Math.round(f.extraMs)), 0xffff));
+  out.set(f.packet, at + FRAME_HEADER_LEN);
+}
+
+function u16(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 8;
+  out[at + 1] = v;
+}
+
+function u32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
 }
 
 /** Never throws: a malformed frame is a returned error naming the problem. */

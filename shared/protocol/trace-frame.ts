@@ -4,7 +4,7 @@
  * histories (development page, component tests, bench:web) are built the same way.
  */
 import type { SegmentTrace } from '../sim/trace.ts';
-import { type Cause, encodeFrame, type Fate } from './frame.ts';
+import { type Cause, encodeFrameInto, type Fate, FRAME_HEADER_LEN } from './frame.ts';
 
 const FATE_OF: Record<SegmentTrace['event'], Fate> = {
   send: 'sent',
@@ -17,9 +17,11 @@ const FATE_OF: Record<SegmentTrace['event'], Fate> = {
   corrupt: 'corrupted',
 };
 
+const NO_CAUSE: { cause: Cause; ruleId: number } = { cause: 'none', ruleId: 0 };
+
 /** The frame's cause and rule number from the simulator's reason (`rule:7`, `loss`, …). */
 function causeOf(reason: string | undefined): { cause: Cause; ruleId: number } {
-  if (reason === undefined) return { cause: 'none', ruleId: 0 };
+  if (reason === undefined) return NO_CAUSE;
   // A room's rules are numbered; a scenario's may be named (`r1`): its digits, if any.
   if (reason.startsWith('rule:'))
     return { cause: 'rule', ruleId: Number(reason.slice(5).replace(/\D/g, '')) || 0 };
@@ -39,26 +41,44 @@ function causeOf(reason: string | undefined): { cause: Cause; ruleId: number } {
     case 'rule':
       return { cause: 'rule', ruleId: 0 };
     default:
-      return { cause: 'none', ruleId: 0 };
+      return NO_CAUSE;
   }
 }
 
 /** The frame of history entry `n` of `room` for segment event `e`, whose packet is `packet`. */
 export function segmentFrame(e: SegmentTrace, room: number, n: number, packet: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_LEN + packet.length);
+  segmentFrameInto(e, room, n, packet, out, 0);
+  return out;
+}
+
+/** `segmentFrame` written into `out` at `at` (`FRAME_HEADER_LEN + packet.length` bytes). */
+export function segmentFrameInto(
+  e: SegmentTrace,
+  room: number,
+  n: number,
+  packet: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
   const { cause, ruleId } = causeOf(e.reason);
-  return encodeFrame({
-    room,
-    n,
-    segId: e.id,
-    t: e.t,
-    fate: FATE_OF[e.event],
-    dir: e.from === 'A' ? 'AB' : 'BA',
-    ...(e.why === undefined ? {} : { why: e.why }),
-    cause,
-    rexmit: e.rexmit ?? 0,
-    ref: e.dupOf ?? 0,
-    ruleId,
-    extraMs: e.delayMs ?? 0,
-    packet,
-  });
+  encodeFrameInto(
+    {
+      room,
+      n,
+      segId: e.id,
+      t: e.t,
+      fate: FATE_OF[e.event],
+      dir: e.from === 'A' ? 'AB' : 'BA',
+      why: e.why,
+      cause,
+      rexmit: e.rexmit ?? 0,
+      ref: e.dupOf ?? 0,
+      ruleId,
+      extraMs: e.delayMs ?? 0,
+      packet,
+    },
+    out,
+    at,
+  );
 }
