@@ -154,6 +154,12 @@ describe('client message validation', () => {
       '/call/fd',
     ],
     ['{"type":"sock.call","room":1,"host":"A","call":{"op":"explode"}}', 'TCPLAB_INVALID', '/call/op'],
+    // A valid call in an invalid envelope.
+    ['{"type":"sock.call","room":1,"host":"C","call":{"op":"socket"}}', 'TCPLAB_INVALID', '/host'],
+    ['{"type":"sock.call","room":"1","host":"A","call":{"op":"socket"}}', 'TCPLAB_INVALID', '/room'],
+    ['{"type":"sock.call","room":1,"host":"A","call":{"op":"socket"},"x":0}', 'TCPLAB_INVALID', '/x'],
+    ['{"type":"sock.call","room":1,"call":{"op":"socket"}}', 'TCPLAB_INVALID', '/host'],
+    ['{"type":"sock.call","room":1,"host":"A"}', 'TCPLAB_INVALID', '/call'],
     ['{"type":"class.join","code":"ABCD","name":"x","extra":1}', 'TCPLAB_INVALID', '/extra'],
   ])('%s → %s at %s', (text, code, path) => {
     const r = parse(text);
