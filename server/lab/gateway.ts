@@ -118,6 +118,14 @@ function clockActor(ctx: Ctx, id: number): { s: Session; room: Room; seats: Seat
   return a;
 }
 
+/**
+ * A call's result as the `ok` reply carries it: most are a number or an errno, which JSON takes
+ * as they are; bytes and objects (recv, accept) go through `toWireJson`.
+ */
+function wireResult(r: CallResult): unknown {
+  return !r.ok || typeof r.value !== 'object' || r.value === null ? r : toWireJson(r);
+}
+
 // ── handlers ──────────────────────────────────────────────────────────────────────────────────
 
 const HANDLERS: { [K in ClientType]: Handler<K> } = {
@@ -208,7 +216,7 @@ const HANDLERS: { [K in ClientType]: Handler<K> } = {
       callId: number;
       result?: CallResult;
     };
-    return r.result === undefined ? { callId: r.callId } : { callId: r.callId, result: toWireJson(r.result) };
+    return r.result === undefined ? { callId: r.callId } : { callId: r.callId, result: wireResult(r.result) };
   },
 
   'clock.pause': (ctx, m) => {
