@@ -197,6 +197,18 @@ describe('room.event texts', () => {
       },
       { t: 0, type: 'discard', host: 'A', reason: 'no-socket', detail: 'x' } as TraceEvent,
       { t: 0, type: 'error', message: 'boom' },
+      // Longer than the writer's first buffer, and after a first part already written.
+      {
+        t: 7,
+        type: 'call',
+        host: 'A',
+        pid: 1,
+        callId: 3,
+        op: 'send',
+        fd: 3,
+        args: { text: 'é'.repeat(50_000) },
+      },
+      { t: 0, type: 'state', host: 'A', sock: 1, from: 'CLOSED', to: 'LISTEN', cause: 'x'.repeat(100_000) },
     ];
     for (const [i, e] of odd.entries()) expect(roomEventJson(7, i, e), `event ${i}`).toBe(reference(7, i, e));
   });
