@@ -36,7 +36,7 @@ import type { SegmentTrace, TraceEvent } from '../../shared/sim/trace.ts';
 import type { TcpConfig } from '../../shared/tcp/config.ts';
 import { Host } from '../../shared/tcp/host.ts';
 import { parseIp } from '../../shared/tcp/packet.ts';
-import type { CallResult, HostEvent } from '../../shared/tcp/types.ts';
+import type { CallRequest, CallResult, HostEvent } from '../../shared/tcp/types.ts';
 import { toCallRequest } from './calls.ts';
 import { allocWsFrame } from './connection.ts';
 import { LabError, refuse } from './errors.ts';
@@ -323,13 +323,15 @@ export class Room {
 
   // ── inputs ──────────────────────────────────────────────────────────────────────────────────
 
-  /** Checks an input against the current state; throws a LabError and changes nothing when it is refused. */
-  private check(input: InputBody): void {
+  /**
+   * Checks an input against the current state; throws a LabError and changes nothing when it is
+   * refused. Returns a call's engine request, so it is not converted twice.
+   */
+  private check(input: InputBody): CallRequest | undefined {
     this.checkUsable();
     switch (input.kind) {
       case 'call':
-        toCallRequest(input.call, this.limits.maxSendBytes);
-        break;
+        return toCallRequest(input.call, this.limits.maxSendBytes);
       case 'fault.add': {
         if (this.net.rules().length >= this.limits.maxFaultRules)
           refuse('TCPLAB_TOO_MANY_RULES', `a room holds at most ${this.limits.maxFaultRules} fault rules`);
@@ -354,6 +356,7 @@ export class Room {
       default:
         break;
     }
+    return undefined;
   }
 
   /**
@@ -361,14 +364,15 @@ export class Room {
    * applies it. Returns what the network returned (a call's `{callId, result?}`).
    */
   input(body: InputBody): unknown {
-    this.check(body);
+    const request = this.check(body);
     const wasRunning = this.pacer.running;
     if (wasRunning) this.pacer.pause();
     try {
-      const input = { ...body, ...this.position() } as RoomInput;
+      // Where the room is (`position()`), once the pause has run what was due.
+      const input = { ...body, at: this.net.now, seq: this.processed } as RoomInput;
       let out: unknown;
       try {
-        out = this.applyInput(input);
+        out = this.applyInput(input, request);
       } catch (e) {
         if (e instanceof LabError) throw e;
         this.crash(e);
@@ -384,13 +388,16 @@ export class Room {
     }
   }
 
-  /** The one place inputs touch the network, live and in replay. */
-  private applyInput(input: RoomInput): unknown {
+  /**
+   * The one place inputs touch the network, live and in replay. `request`: a call's engine
+   * request when `check` made it (live); replay converts the call here.
+   */
+  private applyInput(input: RoomInput, request?: CallRequest): unknown {
     const net = this.net;
     switch (input.kind) {
       case 'call': {
         // Sizes were checked when the input was made (`check`, or an import's own limits).
-        const r = net.call(input.host, toCallRequest(input.call, Number.MAX_SAFE_INTEGER));
+        const r = net.call(input.host, request ?? toCallRequest(input.call, Number.MAX_SAFE_INTEGER));
         return r;
       }
       case 'link': {
