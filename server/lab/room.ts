@@ -368,8 +368,15 @@ export class Room {
     const wasRunning = this.pacer.running;
     if (wasRunning) this.pacer.pause();
     try {
-      // Where the room is (`position()`), once the pause has run what was due.
-      const input = { ...body, at: this.net.now, seq: this.processed } as RoomInput;
+      // Where the room is (`position()`), once the pause has run what was due. A call (most
+      // inputs) is built as a literal: the spread was the costliest line of a call's input.
+      const at = this.net.now;
+      const seq = this.processed;
+      const input = (
+        body.kind === 'call'
+          ? { kind: 'call', host: body.host, call: body.call, at, seq }
+          : { ...body, at, seq }
+      ) as RoomInput;
       let out: unknown;
       try {
         out = this.applyInput(input, request);
