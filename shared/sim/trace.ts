@@ -267,28 +267,49 @@ export class RelativeSeq {
       base = tcp.seq;
       this.bases.set(fwd, base);
     }
-    const summary: SegmentSummary = {
+    const flags = flagList(tcp.flags);
+    const rseq = (tcp.seq - base) >>> 0;
+    const len = tcp.payload.length;
+    const options = tcp.options.length === 0 ? NO_OPTIONS_JSON : optionsToJson(tcp.options);
+    // The documented key order: rack (when ACK is set) after rseq.
+    if (!(tcp.flags & ACK))
+      return {
+        sport: tcp.srcPort,
+        dport: tcp.dstPort,
+        flags,
+        seq: tcp.seq,
+        ack: tcp.ack,
+        rseq,
+        len,
+        win: tcp.window,
+        options,
+      };
+    const rbase = this.bases.get(rev);
+    const rack = rbase === undefined ? tcp.ack : (tcp.ack - rbase) >>> 0;
+    return {
       sport: tcp.srcPort,
       dport: tcp.dstPort,
-      flags: flagNames(tcp.flags),
+      flags,
       seq: tcp.seq,
       ack: tcp.ack,
-      rseq: (tcp.seq - base) >>> 0,
-      len: tcp.payload.length,
+      rseq,
+      rack,
+      len,
       win: tcp.window,
-      options: optionsToJson(tcp.options),
+      options,
     };
-    if (tcp.flags & ACK) {
-      const rbase = this.bases.get(rev);
-      summary.rack = rbase === undefined ? tcp.ack : (tcp.ack - rbase) >>> 0;
-    }
-    // Keep the documented key order (rack after rseq).
-    const { sport, dport, flags, seq, ack, rseq, rack, len, win, options } = summary;
-    return rack === undefined
-      ? { sport, dport, flags, seq, ack, rseq, len, win, options }
-      : { sport, dport, flags, seq, ack, rseq, rack, len, win, options };
   }
 }
+
+/** Every segment's flag names come from one frozen list per combination (a trace holds many). */
+const FLAG_LISTS: Array<readonly string[] | undefined> = [];
+function flagList(flags: number): string[] {
+  let list = FLAG_LISTS[flags];
+  if (list === undefined) FLAG_LISTS[flags] = list = Object.freeze(flagNames(flags));
+  return list as string[];
+}
+
+const NO_OPTIONS_JSON = Object.freeze([]) as unknown as JsonOption[];
 
 /** One line of NDJSON per event. */
 export function toNdjson(events: readonly TraceEvent[]): string {
