@@ -853,18 +853,34 @@ export class Network {
     extra?: { reason?: string; dupOf?: number; delayMs?: number },
   ): void {
     if (this.bench || (this.listeners.length === 0 && !this.keepTrace)) return;
-    const e: SegmentTrace = {
+    // Field by field, in the documented order (extras, why, rexmit, then the summary's fields):
+    // four object spreads per segment event were a visible part of a busy server's time.
+    const e = {
       t: roundMs(this.nowMs),
       type: 'segment',
       id: seg.id,
       from: seg.from.name,
       to: seg.to?.name ?? '?',
       event,
-      ...extra,
-      ...(seg.why === undefined ? {} : { why: seg.why }),
-      ...(seg.rexmit === undefined ? {} : { rexmit: seg.rexmit }),
-      ...seg.summary!,
-    };
+    } as SegmentTrace;
+    if (extra !== undefined) {
+      if ('reason' in extra) e.reason = extra.reason;
+      if ('dupOf' in extra) e.dupOf = extra.dupOf;
+      if ('delayMs' in extra) e.delayMs = extra.delayMs;
+    }
+    if (seg.why !== undefined) e.why = seg.why;
+    if (seg.rexmit !== undefined) e.rexmit = seg.rexmit;
+    const sum = seg.summary!;
+    e.sport = sum.sport;
+    e.dport = sum.dport;
+    e.flags = sum.flags;
+    e.seq = sum.seq;
+    e.ack = sum.ack;
+    e.rseq = sum.rseq;
+    if ('rack' in sum) e.rack = sum.rack;
+    e.len = sum.len;
+    e.win = sum.win;
+    e.options = sum.options;
     if ((event === 'send' || event === 'dup' || event === 'corrupt') && seg.bytes) {
       if (this.rawBytes) e.bytes = seg.bytes;
       else e.hex = toHex(seg.bytes);
