@@ -55,8 +55,6 @@ export class LabClass {
   statePending: ReturnType<typeof setTimeout> | undefined;
   /** When the last one went out (ms, performance.now). */
   stateSentAt = Number.NEGATIVE_INFINITY;
-  /** `class.state` as sent, until the next change (a restart's resumes each send it). */
-  stateData: Buffer | undefined;
 
   constructor(
     readonly code: string,
@@ -409,10 +407,9 @@ export class Lab {
     };
   }
 
-  /** `class.state`, serialised once per change of the class (`classChanged` drops it). */
+  /** `class.state` as a message, for one connection or, from a push, for the whole class. */
   private classStateData(klass: LabClass): Buffer {
-    klass.stateData ??= Buffer.from(JSON.stringify(this.classState(klass)));
-    return klass.stateData;
+    return Buffer.from(JSON.stringify(this.classState(klass)));
   }
 
   /**
@@ -420,7 +417,6 @@ export class Lab {
    * (forty students joining at once would otherwise send forty rosters to forty people).
    */
   private classChanged(klass: LabClass): void {
-    klass.stateData = undefined;
     if (klass.statePending) return;
     const wait = Math.max(0, klass.stateSentAt + CLASS_STATE_MS - performance.now());
     klass.statePending = setTimeout(() => {

@@ -317,13 +317,13 @@ describe('class roster pushes', () => {
     };
     const watcher = await connect(url);
     expect(await watch(watcher)).toEqual({ Ada: [true, null], Bob: [true, null] });
-    // Ada enters the room and Bob goes offline: the watcher's pushes show it (a roster cached
-    // before these changes would keep coming until nextOf times out).
+    // Ada enters the room and Bob goes offline: the watcher's pushes show it (a stale roster
+    // would keep coming until nextOf times out).
     await request(c.students[0]!, { type: 'room.join', room: c.room });
     c.students[1]!.close();
     const want = { Ada: [true, c.room], Bob: [false, null] };
     while (JSON.stringify(roster(await nextOf(watcher, 'class.state'))) !== JSON.stringify(want)) {}
-    // A watcher arriving now gets the same roster, not the one cached for the first.
+    // A watcher arriving now gets the same roster, not the one the first watcher got.
     const late = await connect(url);
     expect(await watch(late)).toEqual(want);
     await closeAll([c.teacher, c.students[0]!, watcher, late], app);
