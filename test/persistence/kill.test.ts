@@ -5,11 +5,11 @@
  * received is back byte for byte under the same number, people resume with their tokens and the
  * timeline goes on.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { connect, type Data, type Msg, nextOf, received, request, tokenOf } from '../server/helpers.ts';
+import { startServer } from '../server-process.ts';
 import { tempDir } from './helpers.ts';
 
 const KEY = 'kill-test-instructor-key';
@@ -20,46 +20,14 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts `server/main.ts` on a free loopback port; resolves once it listens. */
 async function server(data: string): Promise<{ child: ChildProcess; url: string; banner: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      TCPLAB_DATA: data,
-      TCPLAB_INSTRUCTOR_KEY: KEY,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, port, banner } = await startServer(['--import', 'tsx', 'server/main.ts'], {
+    TCPLAB_DATA: data,
+    TCPLAB_INSTRUCTOR_KEY: KEY,
   });
   children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner: ${out}${err}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Instructor:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}${err}`)));
-  });
-  return { child, url: `ws://127.0.0.1:${port}/ws`, banner: out };
+  return { child, url: `ws://127.0.0.1:${port}/ws`, banner };
 }
 
 async function client(url: string): Promise<WebSocket> {

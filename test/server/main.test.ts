@@ -1,55 +1,21 @@
 /** `npm start`: the one listener, started as a real process. */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 // @ts-expect-error: a plain-JS build script, without types
 import { buildServer } from '../../bin/build.mjs';
+import { startServer } from '../server-process.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts the server as a child process with `args` and waits for its banner. */
-async function start(args: string[], data: string) {
-  const port = await freePort();
-  const child = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      TCPLAB_DATA: data,
-      TCPLAB_INSTRUCTOR_KEY: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start-up banner: ${out}`)), 20_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Instructor:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
-  return { child, port, out };
-}
+/** The server as a child process (`node <args>`) on `data`, its key generated and kept there. */
+const start = (args: string[], data: string) =>
+  startServer(args, { TCPLAB_DATA: data, TCPLAB_INSTRUCTOR_KEY: '' });
 
 describe('server/main.ts', () => {
   it('listens on PORT/HOST, prints the student and instructor URLs, keeps the key, stops on SIGTERM', async () => {
     const data = join(mkdtempSync(join(tmpdir(), 'tcplab-main-')), 'data');
-    const { child, port, out } = await start(['--import', 'tsx', 'server/main.ts'], data);
+    const { child, port, banner: out } = await start(['--import', 'tsx', 'server/main.ts'], data);
     const key = readFileSync(join(data, 'instructor-key'), 'utf8').trim();
     expect(out).toContain(`Students:   http://127.0.0.1:${port}/`);
     expect(out).toContain(`Instructor: http://127.0.0.1:${port}/?key=${encodeURIComponent(key)}`);
