@@ -24,6 +24,7 @@
  *
  * Pure and isomorphic: `Uint8Array` and `DataView` only.
  */
+import { put16, put32 } from '../tcp/codec.ts';
 import { SEND_REASONS, type SendReason } from '../tcp/types.ts';
 
 export const FRAME_VERSION = 1;
@@ -113,30 +114,18 @@ export function encodeFrameInto(f: SegmentFrame, out: Uint8Array, at: number): v
   out[at + 1] = FRAME_HEADER_LEN;
   out[at + 2] = indexOrThrow(FATES, f.fate, 'fate');
   out[at + 3] = f.dir === 'AB' ? 0 : 1;
-  u32(out, at + 4, f.room);
-  u32(out, at + 8, f.n);
-  u32(out, at + 12, f.segId);
+  put32(out, at + 4, f.room);
+  put32(out, at + 8, f.n);
+  put32(out, at + 12, f.segId);
   f64.setFloat64(0, f.t);
   for (let i = 0; i < 8; i++) out[at + 16 + i] = f64.getUint8(i);
   out[at + 24] = f.why === undefined ? 0 : indexOrThrow(SEND_REASONS, f.why, 'why') + 1;
   out[at + 25] = indexOrThrow(CAUSES, f.cause, 'cause');
-  u16(out, at + 26, Math.min(f.rexmit, 0xffff));
-  u32(out, at + 28, f.ref);
-  u16(out, at + 32, f.ruleId & 0xffff);
-  u16(out, at + 34, Math.min(Math.max(0, Math.round(f.extraMs)), 0xffff));
+  put16(out, at + 26, Math.min(f.rexmit, 0xffff));
+  put32(out, at + 28, f.ref);
+  put16(out, at + 32, f.ruleId & 0xffff);
+  put16(out, at + 34, Math.min(Math.max(0, Math.round(f.extraMs)), 0xffff));
   out.set(f.packet, at + FRAME_HEADER_LEN);
-}
-
-function u16(out: Uint8Array, at: number, v: number): void {
-  out[at] = v >>> 8;
-  out[at + 1] = v;
-}
-
-function u32(out: Uint8Array, at: number, v: number): void {
-  out[at] = v >>> 24;
-  out[at + 1] = v >>> 16;
-  out[at + 2] = v >>> 8;
-  out[at + 3] = v;
 }
 
 /** Never throws: a malformed frame is a returned error naming the problem. */

@@ -167,12 +167,12 @@ function get32(b: Uint8Array, i: number): number {
   return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
 }
 
-function put16(b: Uint8Array, i: number, v: number): void {
+export function put16(b: Uint8Array, i: number, v: number): void {
   b[i] = v >>> 8;
   b[i + 1] = v;
 }
 
-function put32(b: Uint8Array, i: number, v: number): void {
+export function put32(b: Uint8Array, i: number, v: number): void {
   b[i] = v >>> 24;
   b[i + 1] = v >>> 16;
   b[i + 2] = v >>> 8;
