@@ -36,7 +36,7 @@ import type { SegmentTrace, TraceEvent } from '../../shared/sim/trace.ts';
 import type { TcpConfig } from '../../shared/tcp/config.ts';
 import { Host } from '../../shared/tcp/host.ts';
 import { parseIp } from '../../shared/tcp/packet.ts';
-import type { CallRequest, CallResult, HostEvent } from '../../shared/tcp/types.ts';
+import type { CallRequest, HostEvent } from '../../shared/tcp/types.ts';
 import { toCallRequest } from './calls.ts';
 import { allocWsFrame } from './connection.ts';
 import { LabError, refuse } from './errors.ts';
@@ -170,8 +170,8 @@ export class Room {
   private nextRuleId = 1;
   /** Packet bytes of segments still in flight, by segment id (trace events after `send` carry none). */
   private readonly bytes = new Map<number, Uint8Array>();
-  /** Full results of calls whose `return` is being traced, by host and callId (the trace keeps a preview). */
-  private readonly returns = new Map<string, CallResult>();
+  /** The bytes of calls that returned bytes, by host and callId, until their `return` is recorded (the trace keeps a preview). */
+  private readonly returns = new Map<string, Uint8Array>();
   private lastTimePush = 0;
   private infoVersion = 0;
   private lastSummary = '';
@@ -259,7 +259,7 @@ export class Room {
         const events = host.drain();
         for (const e of events) {
           if (e.type === 'return' && e.result.ok && e.result.value instanceof Uint8Array) {
-            returns.set(`${e.host}:${e.callId}`, e.result);
+            returns.set(`${e.host}:${e.callId}`, e.result.value);
           }
         }
         return events;
@@ -619,10 +619,10 @@ export class Room {
       let result: string | undefined;
       if (e.type === 'return' && this.returns.size > 0) {
         const key = `${e.host}:${e.callId}`;
-        const full = this.returns.get(key);
-        if (full) {
+        const bytes = this.returns.get(key);
+        if (bytes) {
           this.returns.delete(key);
-          result = `{"ok":true,"value":${JSON.stringify(toWireJson(full.ok ? full.value : null))}}`;
+          result = `{"ok":true,"value":${JSON.stringify(toWireJson(bytes))}}`;
         }
       }
       const text = roomEventJson(this.id, n, e, result);
