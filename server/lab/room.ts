@@ -28,19 +28,30 @@ import type {
   SockCall,
 } from '../../shared/protocol/messages.ts';
 import { segmentFrameInto } from '../../shared/protocol/trace-frame.ts';
-import { checkRule } from '../../shared/sim/faults.ts';
+import { EventQueue } from '../../shared/sim/event-queue.ts';
+import { ActiveRule, checkRule } from '../../shared/sim/faults.ts';
 import type { LinkSettings } from '../../shared/sim/link.ts';
+import { LinkDirection as SimLinkDirection } from '../../shared/sim/link.ts';
 import { Network, type SimHost } from '../../shared/sim/network.ts';
 import { type PacedNetwork, Pacer, type PacerClock } from '../../shared/sim/pacer.ts';
+import { Rng } from '../../shared/sim/rng.ts';
 import type { SegmentTrace, TraceEvent } from '../../shared/sim/trace.ts';
+import { RelativeSeq } from '../../shared/sim/trace.ts';
+import { ByteQueue, ReceiveBuffer } from '../../shared/tcp/buffers.ts';
 import type { TcpConfig } from '../../shared/tcp/config.ts';
-import { Host } from '../../shared/tcp/host.ts';
+import { NewReno } from '../../shared/tcp/congestion.ts';
+import { Host, Mulberry32 } from '../../shared/tcp/host.ts';
 import { parseIp } from '../../shared/tcp/packet.ts';
+import { RttEstimator } from '../../shared/tcp/rtt.ts';
+import { SendLog, SeqMarks } from '../../shared/tcp/sendlog.ts';
+import { TcpSocket } from '../../shared/tcp/socket.ts';
+import { TimerSet } from '../../shared/tcp/timers.ts';
 import type { CallRequest, HostEvent } from '../../shared/tcp/types.ts';
 import { toCallRequest } from './calls.ts';
 import { allocWsFrame } from './connection.ts';
 import { LabError, refuse } from './errors.ts';
 import { roomEventJson } from './event-json.ts';
+import { ClassTable, decodeGraph, encodeGraph } from './state-codec.ts';
 
 /** A history entry: the exact bytes every feed receives. */
 export interface HistoryEntry {
@@ -88,6 +99,31 @@ export type InputBody = RoomInput extends infer T
     : never
   : never;
 
+/** A room's state at one moment (`Room.checkpoint`), with where it stood. */
+export interface RoomCheckpoint {
+  /** Inputs applied before it. */
+  inputs: number;
+  /** History entries recorded before it. */
+  history: number;
+  /** Its position: virtual time and events run. */
+  at: number;
+  seq: number;
+  /** The state, written by `state-codec.ts`. */
+  state: Uint8Array;
+}
+
+/** What a checkpoint's bytes hold. */
+interface CheckpointState {
+  net: Network;
+  processed: number;
+  labels: Map<number, string>;
+  nextRuleId: number;
+  bytes: Map<number, Uint8Array>;
+  returns: Map<string, Uint8Array>;
+  holdOn: boolean;
+  extras: Record<string, unknown>;
+}
+
 /** What a room tells the outside world about its run (persistence builds on these). */
 export interface RoomHooks {
   /** Every input, as it is applied (not during replay). */
@@ -100,6 +136,10 @@ export interface RoomHooks {
   onEntry?: (room: Room, entry: HistoryEntry, n: number) => void;
   /** Something `room.info` shows changed: seats, people, clock, link, faults, hold. */
   onChange?: (room: Room) => void;
+  /** A checkpoint is taken: add what you keep about the room to `out` (under your own key). */
+  checkpoint?: (room: Room, out: Record<string, unknown>) => void;
+  /** The room was rebuilt from a checkpoint: `saved` is what `checkpoint` added then. */
+  restoreCheckpoint?: (room: Room, saved: Record<string, unknown>) => void;
 }
 
 /** What a room is built from besides its inputs: persistence and exports rebuild it from this. */
@@ -141,6 +181,64 @@ export const TIME_PUSH_MS = 1000;
 /** Most network events one pacer tick runs before yielding to other rooms. */
 export const EVENTS_PER_TICK = 2000;
 
+/**
+ * A room's endpoint as the network sees it: the engine's host, keeping the full bytes of each
+ * call's result (which the trace shortens to a preview) until the room records the return. A
+ * class, not closures, so a checkpoint of the room keeps it.
+ */
+export class RoomHost implements SimHost {
+  constructor(
+    readonly host: Host,
+    private readonly returns: Map<string, Uint8Array>,
+  ) {}
+
+  call(now: number, req: CallRequest) {
+    return this.host.call(now, req);
+  }
+  receive(now: number, p: Parameters<SimHost['receive']>[1]): void {
+    this.host.receive(now, p);
+  }
+  advance(now: number): void {
+    this.host.advance(now);
+  }
+  nextDeadline(): number | undefined {
+    return this.host.nextDeadline();
+  }
+  snapshot(): unknown {
+    return this.host.snapshot();
+  }
+  drain(): HostEvent[] {
+    const events = this.host.drain();
+    for (const e of events) {
+      if (e.type === 'return' && e.result.ok && e.result.value instanceof Uint8Array) {
+        this.returns.set(`${e.host}:${e.callId}`, e.result.value);
+      }
+    }
+    return events;
+  }
+}
+
+/** The classes a room's state is made of (names stay the same from one build to the next). */
+const CHECKPOINT_CLASSES = new ClassTable({
+  Network,
+  EventQueue,
+  LinkDirection: SimLinkDirection,
+  ActiveRule,
+  Rng,
+  RelativeSeq,
+  RoomHost,
+  Host,
+  Mulberry32,
+  TcpSocket,
+  ByteQueue,
+  ReceiveBuffer,
+  SendLog,
+  SeqMarks,
+  RttEstimator,
+  NewReno,
+  TimerSet,
+});
+
 export class Room {
   readonly id: number;
   name: string;
@@ -166,17 +264,19 @@ export class Room {
   private speed: number;
   private wantRunning: boolean;
   private readonly opts: RoomOptions;
-  private readonly labels = new Map<number, string>();
+  private labels = new Map<number, string>();
   private nextRuleId = 1;
   /** Packet bytes of segments still in flight, by segment id (trace events after `send` carry none). */
-  private readonly bytes = new Map<number, Uint8Array>();
+  private bytes = new Map<number, Uint8Array>();
   /** The bytes of calls that returned bytes, by host and callId, until their `return` is recorded (the trace keeps a preview). */
-  private readonly returns = new Map<string, Uint8Array>();
+  private returns = new Map<string, Uint8Array>();
   private lastTimePush = 0;
   private infoVersion = 0;
   private lastSummary = '';
   private snapshot: { key: string; data: Buffer } | undefined;
   private holdOn = false;
+  /** The network's one trace listener (a field, so a checkpoint can name it). */
+  private readonly onTraceEvent = (e: TraceEvent) => this.record(e);
 
   constructor(opts: RoomOptions) {
     this.opts = opts;
@@ -205,10 +305,15 @@ export class Room {
       keepTrace: false,
       rawBytes: true,
       createHost: (spec) =>
-        this.wrapHost(new Host({ name: spec.name, addr: spec.addr, config: spec.config ?? {} })),
+        new RoomHost(new Host({ name: spec.name, addr: spec.addr, config: spec.config ?? {} }), this.returns),
     });
     this.processed = 0;
-    this.net.subscribe((e) => this.record(e));
+    this.net.subscribe(this.onTraceEvent);
+    this.buildPacer();
+  }
+
+  /** The pacer that drives `this.net`. */
+  private buildPacer(): void {
     const net = this.net;
     const counted: PacedNetwork = {
       get now() {
@@ -243,27 +348,6 @@ export class Room {
       tcp,
       ...(hosts === undefined ? {} : { hosts }),
       ...(addrs === undefined ? {} : { addrs }),
-    };
-  }
-
-  /** Keeps the full bytes of each call's result, which the trace shortens to a preview. */
-  private wrapHost(host: SimHost): SimHost {
-    const returns = this.returns;
-    return {
-      call: (now, req) => host.call(now, req),
-      receive: (now, p) => host.receive(now, p),
-      advance: (now) => host.advance(now),
-      nextDeadline: () => host.nextDeadline(),
-      snapshot: () => host.snapshot(),
-      drain(): HostEvent[] {
-        const events = host.drain();
-        for (const e of events) {
-          if (e.type === 'return' && e.result.ok && e.result.value instanceof Uint8Array) {
-            returns.set(`${e.host}:${e.callId}`, e.result.value);
-          }
-        }
-        return events;
-      },
     };
   }
 
@@ -453,6 +537,82 @@ export class Room {
     this.wantRunning = false;
     this.build();
     for (const input of inputs) {
+      this.runTo(input);
+      this.applyInput(input);
+      this.inputs.push(input);
+    }
+    this.runTo(until);
+    this.wantRunning = wantRunning;
+    this.checkFull();
+    if (this.wantRunning && !this.full) this.pacer.resume();
+  }
+
+  /**
+   * The room's state now, as bytes (`state-codec.ts`), with where it stands: restoring it and
+   * replaying the inputs that came after gives the room the replay of every input gives. What the
+   * hooks keep about the room (`RoomHooks.checkpoint`) goes with it.
+   */
+  checkpoint(): RoomCheckpoint {
+    if (this.broken) throw new Error(`room ${this.id} is broken: nothing to keep`);
+    const extras: Record<string, unknown> = {};
+    this.opts.hooks?.checkpoint?.(this, extras);
+    const state: CheckpointState = {
+      net: this.net,
+      processed: this.processed,
+      labels: this.labels,
+      nextRuleId: this.nextRuleId,
+      bytes: this.bytes,
+      returns: this.returns,
+      holdOn: this.holdOn,
+      extras,
+    };
+    return {
+      inputs: this.inputs.length,
+      history: this.history.length,
+      at: this.net.now,
+      seq: this.processed,
+      state: encodeGraph(state, CHECKPOINT_CLASSES, new Map([[this.onTraceEvent, 'trace']])),
+    };
+  }
+
+  /**
+   * Rebuilds this room from `cp` (a checkpoint of it, of this epoch), the history it had then
+   * (`history`, `cp.history` entries) and its inputs (the first `cp.inputs` came before it): the
+   * inputs after it are replayed and the network run to `until`, exactly as `replay` does. Throws
+   * (leaving the room as it was) when the checkpoint cannot be read; the caller then replays.
+   */
+  restoreCheckpoint(
+    cp: RoomCheckpoint,
+    history: HistoryEntry[],
+    inputs: readonly RoomInput[],
+    until: { at: number; seq: number },
+  ): void {
+    if (history.length !== cp.history || inputs.length < cp.inputs)
+      throw new Error(`checkpoint of room ${this.id} does not match its stored inputs and history`);
+    const state = decodeGraph(
+      cp.state,
+      CHECKPOINT_CLASSES,
+      new Map([['trace', this.onTraceEvent]]),
+    ) as CheckpointState;
+    if (!(state.net instanceof Network) || state.processed !== cp.seq || state.net.now !== cp.at)
+      throw new Error(`checkpoint of room ${this.id} is not a room's`);
+    this.pacer.dispose();
+    this.resetState();
+    const wantRunning = this.wantRunning;
+    this.wantRunning = false;
+    this.net = state.net;
+    this.processed = state.processed;
+    this.labels = state.labels;
+    this.nextRuleId = state.nextRuleId;
+    this.bytes = state.bytes;
+    this.returns = state.returns;
+    this.holdOn = state.holdOn;
+    this.history = history;
+    this.inputs = inputs.slice(0, cp.inputs);
+    this.buildPacer();
+    this.opts.hooks?.restoreCheckpoint?.(this, state.extras);
+    for (let i = cp.inputs; i < inputs.length; i++) {
+      const input = inputs[i]!;
       this.runTo(input);
       this.applyInput(input);
       this.inputs.push(input);

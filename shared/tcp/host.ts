@@ -137,16 +137,24 @@ const MAX_FDS = 1024;
 /** Default largest read per recv() call. */
 const DEFAULT_RECV_MAX = 1 << 20;
 
-/** A small deterministic generator (mulberry32) for ISNs, ports and timestamp offsets. */
-function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+/**
+ * A small deterministic generator (mulberry32) for ISNs, ports and timestamp offsets. A class,
+ * not a closure, so its state is an ordinary field (a room's checkpoint keeps it).
+ */
+export class Mulberry32 {
+  private a: number;
+
+  constructor(seed: number) {
+    this.a = seed >>> 0;
+  }
+
+  next(): number {
+    this.a = (this.a + 0x6d2b79f5) >>> 0;
+    let t = this.a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
-  };
+  }
 }
 
 function err(errno: Errno, detail?: string): CallResult {
@@ -161,7 +169,7 @@ export class Host implements SocketHost {
   readonly name: string;
   readonly addr: number;
   readonly config: TcpConfig;
-  private readonly rng: () => number;
+  private readonly rng: Mulberry32;
   private readonly sockets = new Map<number, TcpSocket>();
   /** The same sockets as an array, for the per-event timer scans (no iterator per scan). */
   private socketList: TcpSocket[] = [];
@@ -189,11 +197,11 @@ export class Host implements SocketHost {
     this.config = buildConfig(opts.config, PROFILES[opts.profile ?? 'textbook']);
     // Mix seed and address with a multiplicative hash: a plain XOR makes (seed 1, addr 2) and
     // (seed 2, addr 1) collide, giving two hosts the same ISNs and ports.
-    this.rng = makeRng(
+    this.rng = new Mulberry32(
       Math.imul(this.config.seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(this.addr, 0xc2b2ae35),
     );
     const range = this.config.ephemeralPortMax - this.config.ephemeralPortMin + 1;
-    this.nextEphemeral = this.config.ephemeralPortMin + (this.rng() % range);
+    this.nextEphemeral = this.config.ephemeralPortMin + (this.rng.next() % range);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -480,7 +488,7 @@ export class Host implements SocketHost {
   nextIss(): number {
     const n = this.issCount++;
     if (this.config.iss !== undefined) return (this.config.iss + n * this.config.issStep) >>> 0;
-    return this.rng();
+    return this.rng.next();
   }
 
   /**

@@ -92,13 +92,17 @@ export function classSession(clock: FakeClock, room: Room): void {
   clock.advance(30_000);
 }
 
-/** Random inputs, clock steps and pauses (a small LCG, so each seed is one fixed history). */
+/**
+ * Random inputs, clock steps and pauses (a small LCG, so each seed is one fixed history). With
+ * `paused`, the clock stays paused and time moves by steps only: two rooms given the same calls
+ * then do the same, whatever their real-time clocks did before.
+ */
 export function chaos(
   room: Room,
   clock: FakeClock,
   seed: number,
   n: number,
-  opts: { resets?: boolean } = {},
+  opts: { resets?: boolean; paused?: boolean } = {},
 ): void {
   let s = seed >>> 0 || 1;
   const rnd = () => {
@@ -164,6 +168,7 @@ export function chaos(
         });
       else if (r < 0.88 && opts.resets) room.reset();
       else if (r < 0.94) room.step();
+      else if (opts.paused) room.step(pick([10, 200, 3000]));
       else if (r < 0.97) room.resume();
       else room.pause();
     } catch (e) {
