@@ -219,25 +219,31 @@ export class RoomHost implements SimHost {
 }
 
 /** The classes a room's state is made of (names stay the same from one build to the next). */
-const CHECKPOINT_CLASSES = new ClassTable({
-  Network,
-  EventQueue,
-  LinkDirection: SimLinkDirection,
-  ActiveRule,
-  Rng,
-  RelativeSeq,
-  RoomHost,
-  Host,
-  Mulberry32,
-  TcpSocket,
-  ByteQueue,
-  ReceiveBuffer,
-  SendLog,
-  SeqMarks,
-  RttEstimator,
-  NewReno,
-  TimerSet,
-});
+const CHECKPOINT_CLASSES = new ClassTable(
+  {
+    Network,
+    EventQueue,
+    LinkDirection: SimLinkDirection,
+    ActiveRule,
+    Rng,
+    RelativeSeq,
+    RoomHost,
+    Host,
+    Mulberry32,
+    TcpSocket,
+    ByteQueue,
+    ReceiveBuffer,
+    SendLog,
+    SeqMarks,
+    RttEstimator,
+    NewReno,
+    TimerSet,
+  },
+  {
+    // A socket's rings keep stale bytes where data was read: only the readable ones are kept.
+    ByteQueue: (q: ByteQueue) => q.liveRanges(),
+  },
+);
 
 export class Room {
   readonly id: number;

@@ -19,15 +19,28 @@
  * on them as fast as on the objects it made itself.
  */
 
+/**
+ * Where an object's array holds the bytes that matter ([start, end) pairs of indexes into
+ * `ring`): a ring buffer's stale bytes need not be written (they come back as zeros).
+ */
+export type LiveBytes = (o: never) => { ring: Uint8Array; ranges: number[] };
+
 /** The classes a graph may hold, by a name that stays the same across builds. */
 export class ClassTable {
   private readonly names = new Map<object, string>();
   private readonly protos = new Map<string, object>();
+  /** By prototype: the classes whose arrays hold stale bytes. */
+  readonly live = new Map<object, LiveBytes>();
 
-  constructor(classes: Record<string, abstract new (...args: never[]) => unknown>) {
+  constructor(
+    classes: Record<string, abstract new (...args: never[]) => unknown>,
+    live: Record<string, LiveBytes> = {},
+  ) {
     for (const [name, cls] of Object.entries(classes)) {
       this.names.set(cls.prototype as object, name);
       this.protos.set(name, cls.prototype as object);
+      const l = live[name];
+      if (l) this.live.set(cls.prototype as object, l);
     }
   }
 
@@ -40,7 +53,16 @@ export class ClassTable {
   }
 }
 
-export class StateCodecError extends Error {}
+export class StateCodecError extends Error {
+  /** Where in the graph (encoding): filled in on the way out, as `$.net.hosts…`. */
+  readonly steps: string[] = [];
+}
+
+/** Adds one step of the path to an encoding error on its way out. */
+function via(e: unknown, step: string): unknown {
+  if (e instanceof StateCodecError) e.steps.unshift(step);
+  return e;
+}
 
 const T_UNDEFINED = 0;
 const T_NULL = 1;
@@ -62,17 +84,21 @@ const T_FROZEN_ARRAY = 16;
 const T_FROZEN_OBJECT = 17;
 
 /** Typed array kinds, by the number written for them. */
-const VIEWS: Array<{ name: string; make: (b: ArrayBuffer, off: number, len: number) => ArrayBufferView }> = [
-  { name: 'Uint8Array', make: (b, o, n) => new Uint8Array(b, o, n) },
-  { name: 'Int8Array', make: (b, o, n) => new Int8Array(b, o, n) },
-  { name: 'Uint16Array', make: (b, o, n) => new Uint16Array(b, o, n) },
-  { name: 'Int16Array', make: (b, o, n) => new Int16Array(b, o, n) },
-  { name: 'Uint32Array', make: (b, o, n) => new Uint32Array(b, o, n) },
-  { name: 'Int32Array', make: (b, o, n) => new Int32Array(b, o, n) },
-  { name: 'Float32Array', make: (b, o, n) => new Float32Array(b, o, n) },
-  { name: 'Float64Array', make: (b, o, n) => new Float64Array(b, o, n) },
-  { name: 'Uint8ClampedArray', make: (b, o, n) => new Uint8ClampedArray(b, o, n) },
-  { name: 'Buffer', make: (b, o, n) => Buffer.from(b, o, n) },
+const VIEWS: Array<{
+  name: string;
+  size: number;
+  make: (b: ArrayBuffer, off: number, len: number) => ArrayBufferView;
+}> = [
+  { name: 'Uint8Array', size: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
+  { name: 'Int8Array', size: 1, make: (b, o, n) => new Int8Array(b, o, n) },
+  { name: 'Uint16Array', size: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
+  { name: 'Int16Array', size: 2, make: (b, o, n) => new Int16Array(b, o, n) },
+  { name: 'Uint32Array', size: 4, make: (b, o, n) => new Uint32Array(b, o, n) },
+  { name: 'Int32Array', size: 4, make: (b, o, n) => new Int32Array(b, o, n) },
+  { name: 'Float32Array', size: 4, make: (b, o, n) => new Float32Array(b, o, n) },
+  { name: 'Float64Array', size: 8, make: (b, o, n) => new Float64Array(b, o, n) },
+  { name: 'Uint8ClampedArray', size: 1, make: (b, o, n) => new Uint8ClampedArray(b, o, n) },
+  { name: 'Buffer', size: 1, make: (b, o, n) => Buffer.from(b, o, n) },
 ];
 const VIEW_KINDS = new Map<object, number>([
   [Uint8Array.prototype, 0],
@@ -120,6 +146,17 @@ class Writer {
     this.buf[this.pos++] = n;
   }
 
+  /** A fixed-width u32, so it can be patched (`u32At`). */
+  u32(n: number): void {
+    this.reserve(4);
+    this.view.setUint32(this.pos, n, true);
+    this.pos += 4;
+  }
+
+  u32At(at: number, n: number): void {
+    this.view.setUint32(at, n, true);
+  }
+
   float(x: number): void {
     this.reserve(8);
     this.view.setFloat64(this.pos, x, true);
@@ -135,8 +172,14 @@ class Writer {
 
 interface BufferUse {
   index: number;
-  /** [start, end) byte ranges of the buffer that views reach. */
-  ranges: number[];
+  /** Where its size is written (patched once every view of it is known). */
+  sizeAt: number;
+  /** [start, end) pairs: what views of it span (kept, in place relative to each other). */
+  spans: number[];
+  /** [start, end) pairs: the bytes that matter (within spans; the rest come back as zeros). */
+  data: number[];
+  /** Where each view's offset is written, and the offset in the original buffer. */
+  views: number[];
 }
 
 /**
@@ -151,8 +194,10 @@ export function encodeGraph(
   const w = new Writer();
   const seen = new Map<object, number>();
   const strings = new Map<string, number>();
-  const shapes = new Map<string, number>();
+  const shapeIds = new Map<EncodedShape, number>();
   const buffers = new Map<ArrayBufferLike, BufferUse>();
+  /** Arrays whose owner said which of their bytes matter (ClassTable's `live`). */
+  const partial = new Map<Uint8Array, number[]>();
 
   const string = (s: string) => {
     const i = strings.get(s);
@@ -162,28 +207,38 @@ export function encodeGraph(
       return;
     }
     strings.set(s, strings.size);
-    const b = encoder.encode(s);
     w.byte(T_STRING);
+    // Most strings are short ASCII (field names, states): written as they are.
+    const n = s.length;
+    let ascii = n < 128;
+    for (let j = 0; ascii && j < n; j++) if (s.charCodeAt(j) >= 0x80) ascii = false;
+    if (ascii) {
+      w.reserve(n + 1);
+      w.buf[w.pos++] = n;
+      for (let j = 0; j < n; j++) w.buf[w.pos++] = s.charCodeAt(j);
+      return;
+    }
+    const b = encoder.encode(s);
     w.uint(b.length);
     w.bytes(b);
   };
 
-  const useBuffer = (b: ArrayBufferLike, start: number, end: number) => {
+  const useBuffer = (b: ArrayBufferLike): BufferUse => {
     let use = buffers.get(b);
     if (use) {
       w.byte(T_REF);
       w.uint(use.index);
-    } else {
-      use = { index: seen.size, ranges: [] };
-      seen.set(b, use.index);
-      buffers.set(b, use);
-      w.byte(T_BUFFER);
-      w.uint(b.byteLength);
+      return use;
     }
-    if (end > start) use.ranges.push(start, end);
+    w.byte(T_BUFFER);
+    use = { index: seen.size, sizeAt: w.pos, spans: [], data: [], views: [] };
+    w.u32(0);
+    seen.set(b, use.index);
+    buffers.set(b, use);
+    return use;
   };
 
-  const value = (v: unknown, path: string): void => {
+  const value = (v: unknown): void => {
     switch (typeof v) {
       case 'undefined':
         w.byte(T_UNDEFINED);
@@ -206,7 +261,7 @@ export function encodeGraph(
       case 'function': {
         const name = functions.get(v);
         if (name === undefined)
-          throw new StateCodecError(`cannot keep the function ${v.name || '(anonymous)'} at ${path}`);
+          throw new StateCodecError(`cannot keep the function ${v.name || '(anonymous)'}`);
         w.byte(T_FUNCTION);
         string(name);
         return;
@@ -214,7 +269,7 @@ export function encodeGraph(
       case 'object':
         break;
       default:
-        throw new StateCodecError(`cannot keep a ${typeof v} at ${path}`);
+        throw new StateCodecError(`cannot keep a ${typeof v}`);
     }
     if (v === null) {
       w.byte(T_NULL);
@@ -227,31 +282,44 @@ export function encodeGraph(
       return;
     }
     if (v instanceof ArrayBuffer) {
-      useBuffer(v, 0, v.byteLength);
+      const use = useBuffer(v);
+      use.spans.push(0, v.byteLength);
+      use.data.push(0, v.byteLength);
       return;
     }
     if (ArrayBuffer.isView(v)) {
       const kind = VIEW_KINDS.get(Object.getPrototypeOf(v) as object);
-      if (kind === undefined) throw new StateCodecError(`cannot keep a ${v.constructor.name} at ${path}`);
+      if (kind === undefined) throw new StateCodecError(`cannot keep a ${v.constructor.name}`);
       const elements = (v as unknown as { length: number }).length;
       w.byte(T_VIEW);
       w.byte(kind);
       // The buffer first: the view's index follows it, as decoding makes them in that order.
-      useBuffer(v.buffer, v.byteOffset, v.byteOffset + v.byteLength);
+      const use = useBuffer(v.buffer);
+      const start = v.byteOffset;
+      const end = start + v.byteLength;
+      use.spans.push(start, end);
+      const live = partial.get(v as Uint8Array);
+      if (live === undefined) use.data.push(start, end);
+      else for (const x of live) use.data.push(start + x);
       seen.set(v, seen.size);
-      w.uint(v.byteOffset);
+      use.views.push(w.pos, start);
+      w.u32(0);
       w.uint(elements);
       return;
     }
     seen.set(v, seen.size);
     const proto = Object.getPrototypeOf(v) as object | null;
     if (Array.isArray(v)) {
-      if (proto !== Array.prototype) throw new StateCodecError(`cannot keep an array subclass at ${path}`);
+      if (proto !== Array.prototype) throw new StateCodecError('cannot keep an array subclass');
       w.byte(Object.isFrozen(v) ? T_FROZEN_ARRAY : T_ARRAY);
       w.uint(v.length);
       for (let i = 0; i < v.length; i++) {
-        if (!(i in v)) throw new StateCodecError(`cannot keep an array with holes at ${path}`);
-        value(v[i], path);
+        if (!(i in v)) throw new StateCodecError('cannot keep an array with holes');
+        try {
+          value(v[i]);
+        } catch (e) {
+          throw via(e, `[${i}]`);
+        }
       }
       return;
     }
@@ -260,8 +328,12 @@ export function encodeGraph(
       w.byte(T_MAP);
       w.uint(m.size);
       for (const [k, x] of m) {
-        value(k, `${path}.key`);
-        value(x, `${path}[${String(k)}]`);
+        try {
+          value(k);
+          value(x);
+        } catch (e) {
+          throw via(e, `.get(${typeof k === 'object' ? '…' : String(k)})`);
+        }
       }
       return;
     }
@@ -269,7 +341,13 @@ export function encodeGraph(
       const s = v as Set<unknown>;
       w.byte(T_SET);
       w.uint(s.size);
-      for (const x of s) value(x, `${path}.member`);
+      for (const x of s) {
+        try {
+          value(x);
+        } catch (e) {
+          throw via(e, '.member');
+        }
+      }
       return;
     }
     let cls: string;
@@ -279,47 +357,137 @@ export function encodeGraph(
       const name = classes.nameOf(proto);
       if (name === undefined)
         throw new StateCodecError(
-          `cannot keep an object of class ${(proto as { constructor?: { name?: string } }).constructor?.name ?? '?'} at ${path}`,
+          `cannot keep an object of class ${(proto as { constructor?: { name?: string } }).constructor?.name ?? '?'}`,
         );
       cls = name;
+      const live = classes.live.get(proto);
+      if (live) {
+        const { ring, ranges } = live(v as never);
+        partial.set(ring, ranges);
+      }
     }
     const keys = Object.keys(v);
-    if (Object.getOwnPropertyNames(v).length !== keys.length || Object.getOwnPropertySymbols(v).length > 0)
-      throw new StateCodecError(`cannot keep an object with hidden or symbol properties at ${path}`);
-    const o = v as Record<string, unknown>;
-    for (const k of keys) {
-      const d = Object.getOwnPropertyDescriptor(o, k)!;
-      if (d.get || d.set) throw new StateCodecError(`cannot keep the accessor ${path}.${k}`);
-    }
+    const shape = shapeOf(proto, keys, v as object, cls);
     w.byte(Object.isFrozen(v) ? T_FROZEN_OBJECT : T_OBJECT);
-    const shapeKey = `${cls}\n${keys.join('\n')}`;
-    let shape = shapes.get(shapeKey);
-    if (shape === undefined) {
-      shape = shapes.size;
-      shapes.set(shapeKey, shape);
-      w.uint(shape);
+    let id = shapeIds.get(shape);
+    if (id === undefined) {
+      id = shapeIds.size;
+      shapeIds.set(shape, id);
+      w.uint(id);
       string(cls);
-      w.uint(keys.length);
-      for (const k of keys) string(k);
+      // The field names as one string when they can be (one string to read back, not dozens).
+      w.uint(keys.length * 2 + (shape.joined === undefined ? 0 : 1));
+      if (shape.joined !== undefined) string(shape.joined);
+      else for (const k of keys) string(k);
     } else {
-      w.uint(shape);
+      w.uint(id);
     }
-    for (const k of keys) value(o[k], `${path}.${k}`);
+    shape.write(v, value);
   };
 
-  value(root, '$');
-  // The bytes of the buffers, where views reach them: [count][start][length][bytes]… per buffer.
+  try {
+    value(root);
+  } catch (e) {
+    if (e instanceof StateCodecError) e.message = `${e.message} at $${e.steps.join('')}`;
+    throw e;
+  }
+  // Each buffer shrinks to what its views span, laid end to end (a 64 KiB slab of small copies
+  // becomes the few hundred bytes this room has in it): its size and the views' offsets are
+  // patched, then its bytes follow, [count][start][length][bytes]…
+  const layouts = new Map<BufferUse, Layout>();
+  for (const use of buffers.values()) {
+    const layout = lay(mergeRanges(use.spans));
+    layouts.set(use, layout);
+    w.u32At(use.sizeAt, layout.size);
+    for (let i = 0; i < use.views.length; i += 2) w.u32At(use.views[i]!, packed(layout, use.views[i + 1]!));
+  }
   for (const [b, use] of buffers) {
-    const r = mergeRanges(use.ranges);
+    const layout = layouts.get(use)!;
+    const r = mergeRanges(use.data);
     w.uint(r.length / 2);
     const all = new Uint8Array(b as ArrayBuffer);
     for (let i = 0; i < r.length; i += 2) {
-      w.uint(r[i]!);
+      // Each data range lies within one span (data are the bytes of views that span them).
+      w.uint(packed(layout, r[i]!));
       w.uint(r[i + 1]! - r[i]!);
       w.bytes(all.subarray(r[i]!, r[i + 1]!));
     }
   }
   return w.buf.slice(0, w.pos);
+}
+
+/** A buffer's spans laid end to end: [start, end, packed start] triples, and the new size. */
+interface Layout {
+  spans: number[];
+  size: number;
+}
+
+/** Lays `spans` end to end, each where it keeps its offset modulo 8 (typed arrays' alignment). */
+function lay(spans: number[]): Layout {
+  const out: number[] = [];
+  let size = 0;
+  for (let i = 0; i < spans.length; i += 2) {
+    const start = spans[i]!;
+    const at = size + ((start - size) & 7);
+    out.push(start, spans[i + 1]!, at);
+    size = at + spans[i + 1]! - start;
+  }
+  return { spans: out, size };
+}
+
+/** Where byte `x` of a buffer goes in its layout. */
+function packed(layout: Layout, x: number): number {
+  const s = layout.spans;
+  for (let i = 0; i < s.length; i += 3) if (x >= s[i]! && x <= s[i + 1]!) return s[i + 2]! + x - s[i]!;
+  throw new StateCodecError('bytes outside every view');
+}
+
+/** A class and field list as the encoder writes it: checked once, then read by its own function. */
+interface EncodedShape {
+  keys: string[];
+  /** The names joined by newlines (undefined when one holds a newline). */
+  joined: string | undefined;
+  /** Writes each field with `value`, in order (errors get the field's name on their way out). */
+  write: (o: unknown, value: (v: unknown) => void) => void;
+}
+
+/** Field lists by prototype (null-prototype objects under NO_PROTO), across every encoding. */
+const encodedShapes = new WeakMap<object, EncodedShape[]>();
+const NO_PROTO = {};
+/** Plain objects may come with any keys: past this many lists, a prototype's are not kept. */
+const MAX_SHAPES = 256;
+
+function shapeOf(proto: object | null, keys: string[], o: object, cls: string): EncodedShape {
+  const key = proto ?? NO_PROTO;
+  let list = encodedShapes.get(key);
+  if (list === undefined) encodedShapes.set(key, (list = []));
+  for (const s of list) if (sameKeys(s.keys, keys)) return s;
+  // The first object of a field list shows it holds plain fields only; the others share its class.
+  if (Object.getOwnPropertyNames(o).length !== keys.length || Object.getOwnPropertySymbols(o).length > 0)
+    throw new StateCodecError(
+      `cannot keep an object${cls ? ` of class ${cls}` : ''} with hidden or symbol properties`,
+    );
+  for (const k of keys) {
+    const d = Object.getOwnPropertyDescriptor(o, k)!;
+    if (d.get || d.set) throw via(new StateCodecError('cannot keep an accessor'), `.${k}`);
+  }
+  const joined = keys.length === 0 || keys.some((k) => k.includes('\n')) ? undefined : keys.join('\n');
+  const lines = keys.map((k, i) => `f = ${i}; value(o[${JSON.stringify(k)}]);`);
+  // Generated from field names only, each JSON-quoted: named loads, not one keyed load for all.
+  const body = `let f = -1; try { ${lines.join(' ')} } catch (e) { throw via(e, "." + keys[f]); }`;
+  const write = new Function('keys', 'via', `return (o, value) => { ${body} };`)(
+    keys,
+    via,
+  ) as EncodedShape['write'];
+  const shape: EncodedShape = { keys, joined, write };
+  if (list.length < MAX_SHAPES) list.push(shape);
+  return shape;
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function mergeRanges(ranges: number[]): number[] {
@@ -334,28 +502,54 @@ function mergeRanges(ranges: number[]): number[] {
   return out;
 }
 
-type Factory = (proto: object | null) => Record<string, unknown>;
-/** One function per field list, shared by every decode (see the file comment). */
-const factories = new Map<string, Factory>();
+interface Factory {
+  /** An object with the fields (all undefined), by named stores. */
+  make: (proto: object | null) => Record<string, unknown>;
+  /** Sets each field to the next `value()`, in order. */
+  fill: (o: Record<string, unknown>, value: () => unknown) => void;
+}
+/** One pair of functions per field list, shared by every decode (see the file comment). */
+const factories = new Map<string, Factory & { keys: string[] }>();
+const MAX_FACTORIES = 4096;
 
 /**
- * A function making an object with `keys` (all undefined, filled in next) by named stores: keyed
- * stores of computed names would leave an object of many fields in V8's slow dictionary mode.
+ * The functions making and filling an object with `keys`, generated from the names (each
+ * JSON-quoted): keyed stores of computed names would leave an object of many fields in V8's slow
+ * dictionary mode, and one keyed store site for every class is slow.
  */
-function factory(keys: string[]): Factory {
-  const id = keys.join('\n');
+function factory(names: string | string[]): Factory & { keys: string[] } {
+  // Field lists come joined by newlines (or, when a name holds one, as a list).
+  const id = typeof names === 'string' ? names : `\0${names.join('\0')}`;
   let f = factories.get(id);
   if (f === undefined) {
-    const body = [
+    const keys = typeof names === 'string' ? names.split('\n') : names;
+    const make = [
       'const o = proto === Object.prototype ? {} : Object.create(proto);',
-      ...keys.map((k) => `o[${JSON.stringify(k)}] = undefined;`),
+      ...keys.map((k) =>
+        // An own `__proto__` is a field like any other, not the prototype.
+        k === '__proto__'
+          ? 'Object.defineProperty(o, "__proto__", { value: undefined, writable: true, enumerable: true, configurable: true });'
+          : `o[${JSON.stringify(k)}] = undefined;`,
+      ),
       'return o;',
     ].join('\n');
-    // Generated from field names only, each JSON-quoted.
-    f = new Function('proto', body) as Factory;
-    factories.set(id, f);
+    const fill = keys.map((k) => `o[${JSON.stringify(k)}] = value();`).join('\n');
+    f = {
+      keys,
+      make: new Function('proto', make) as Factory['make'],
+      fill: new Function('o', 'value', fill) as Factory['fill'],
+    };
+    if (factories.size < MAX_FACTORIES) factories.set(id, f);
   }
   return f;
+}
+
+function utf8(b: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(b);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The graph `encodeGraph` wrote. Throws StateCodecError on bytes it did not write. */
@@ -368,7 +562,7 @@ export function decodeGraph(
   let pos = 0;
   const objects: unknown[] = [];
   const strings: string[] = [];
-  const shapes: Array<{ proto: object | null; keys: string[]; make: Factory }> = [];
+  const shapes: Array<{ proto: object | null; keys: string[] } & Factory> = [];
   const buffers: ArrayBuffer[] = [];
 
   const fail = (what: string): never => {
@@ -386,13 +580,26 @@ export function decodeGraph(
       if (scale > 2 ** 56) fail('integer too long');
     }
   };
+  const u32 = () => {
+    if (pos + 4 > bytes.length) fail('unexpected end');
+    const n = view.getUint32(pos, true);
+    pos += 4;
+    return n;
+  };
   const str = (): string => {
     const tag = byte();
     if (tag === T_STRING_AGAIN) return strings[uint()] ?? fail('unknown string');
     if (tag !== T_STRING) fail('expected a string');
     const n = uint();
     if (pos + n > bytes.length) fail('unexpected end');
-    const s = decoder.decode(bytes.subarray(pos, pos + n));
+    let s: string | undefined;
+    if (n < 64) {
+      // Short ASCII without a call into the decoder.
+      let ascii = true;
+      for (let j = pos; j < pos + n; j++) if (bytes[j]! >= 0x80) ascii = false;
+      if (ascii) s = String.fromCharCode.apply(null, bytes.subarray(pos, pos + n) as unknown as number[]);
+    }
+    s ??= utf8(bytes.subarray(pos, pos + n)) ?? fail('a string that is not UTF-8');
     pos += n;
     strings.push(s);
     return s;
@@ -430,7 +637,7 @@ export function decodeGraph(
         return functions.has(name) ? functions.get(name) : fail(`unknown function ${name}`);
       }
       case T_BUFFER: {
-        const b = new ArrayBuffer(uint());
+        const b = new ArrayBuffer(u32());
         objects.push(b);
         buffers.push(b);
         return b;
@@ -439,7 +646,11 @@ export function decodeGraph(
         const kind = VIEWS[byte()] ?? fail('unknown view kind');
         const b = value();
         if (!(b instanceof ArrayBuffer)) fail('a view without its buffer');
-        const v = kind.make(b as ArrayBuffer, uint(), uint());
+        const offset = u32();
+        const length = uint();
+        if (offset % kind.size !== 0 || offset + length * kind.size > (b as ArrayBuffer).byteLength)
+          fail('a view out of its buffer');
+        const v = kind.make(b as ArrayBuffer, offset, length);
         objects.push(v);
         return v;
       }
@@ -482,16 +693,23 @@ export function decodeGraph(
               : cls === '\0null'
                 ? null
                 : (classes.protoOf(cls) ?? fail(`unknown class ${cls}`));
-          const keys: string[] = [];
-          for (let i = uint(); i > 0; i--) keys.push(str());
-          shape = { proto, keys, make: factory(keys) };
+          const n = uint();
+          let made: Factory & { keys: string[] };
+          if (n % 2 === 1) {
+            made = factory(str());
+            if (made.keys.length !== (n - 1) / 2) fail('field names do not match their count');
+          } else {
+            const keys: string[] = [];
+            for (let i = n / 2; i > 0; i--) keys.push(str());
+            made = factory(keys);
+          }
+          shape = { proto, ...made };
           shapes.push(shape);
         }
         // The object exists before its fields, which may lead back to it.
         const o = shape.make(shape.proto);
         objects.push(o);
-        const keys = shape.keys;
-        for (let i = 0; i < keys.length; i++) o[keys[i]!] = value();
+        shape.fill(o, value);
         if (tag === T_FROZEN_OBJECT) Object.freeze(o);
         return o;
       }

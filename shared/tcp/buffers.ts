@@ -165,6 +165,20 @@ export class ByteQueue {
     this.total = 0;
     this.extent = 0;
   }
+
+  /**
+   * The ring and where in it the bytes are that may still be read ([start, end) pairs of
+   * indexes): the queued ones and those written past them. The rest is stale; a room's
+   * checkpoint leaves it out.
+   */
+  liveRanges(): { ring: Uint8Array; ranges: number[] } {
+    const keep = Math.max(this.total, this.extent);
+    const cap = this.buf.length;
+    const first = Math.min(keep, cap - this.head);
+    const ranges = first > 0 ? [this.head, this.head + first] : [];
+    if (first < keep) ranges.push(0, keep - first);
+    return { ring: this.buf, ranges };
+  }
 }
 
 /** Bytes [seq, seq + len) held out of order; the bytes themselves wait in place in `readable`. */

@@ -68,8 +68,10 @@ describe('state codec', () => {
     a.set([1, 2, 3, 4]);
     b.set([9, 9, 9, 9, 9, 9], 2);
     const words = new Uint32Array([0xdeadbeef, 7]);
+    const doubles = new Float64Array(1000).subarray(501, 503);
+    doubles.set([Math.PI, -1.5]);
     const node = Buffer.from('node buffer');
-    const bytes = encodeGraph({ a, b, words, node }, classes);
+    const bytes = encodeGraph({ a, b, words, node, doubles }, classes);
     expect(bytes.length).toBeLessThan(200);
     const back = decodeGraph(bytes, classes) as {
       a: Uint8Array;
@@ -85,6 +87,34 @@ describe('state codec', () => {
     expect([...back.words]).toEqual([0xdeadbeef, 7]);
     expect(Buffer.isBuffer(back.node)).toBe(true);
     expect(back.node.toString()).toBe('node buffer');
+  });
+
+  it("writes only the bytes a class says are live (a ring buffer's stale ones come back as zeros)", () => {
+    class Ring {
+      data = new Uint8Array(4096).fill(7);
+      head = 4000;
+      len = 200;
+    }
+    const table = new ClassTable(
+      { Ring },
+      {
+        Ring: (r: Ring) => ({
+          ring: r.data,
+          ranges: [r.head, 4096, 0, r.len - (4096 - r.head)],
+        }),
+      },
+    );
+    const ring = new Ring();
+    const bytes = encodeGraph({ ring, view: ring.data.subarray(10, 12) }, table);
+    expect(bytes.length).toBeLessThan(300);
+    const back = decodeGraph(bytes, table) as { ring: Ring; view: Uint8Array };
+    expect(back.ring.data.length).toBe(4096);
+    expect(back.ring.data.subarray(4000).every((b) => b === 7)).toBe(true);
+    expect(
+      back.ring.data.subarray(0, 104).every((b, i) => b === (i < 10 || i >= 12 ? (i < 104 ? 7 : 0) : 7)),
+    ).toBe(true);
+    expect(back.ring.data[500]).toBe(0);
+    expect(back.view.buffer).toBe(back.ring.data.buffer);
   });
 
   it('keeps frozen objects frozen, and named functions by name', () => {
