@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Catalogue, loadCatalogue } from './catalogue.ts';
 import { setExercises } from './handlers.ts';
-import { ExerciseService, type ExerciseServiceOptions } from './service.ts';
+import { ExerciseService, type ExerciseServiceOptions, type SavedTrack } from './service.ts';
 import { type ExerciseStore, MemoryExerciseStore } from './store.ts';
 
 export interface ExercisesOptions extends ExerciseServiceOptions {
@@ -56,6 +56,16 @@ async function exercisesPlugin(app: FastifyInstance, opts: { options?: Exercises
   hooks.onReset = (room, epoch) => {
     prevReset?.(room, epoch);
     svc.onReset(room);
+  };
+  const prevCheckpoint = hooks.checkpoint;
+  const prevRestore = hooks.restoreCheckpoint;
+  hooks.checkpoint = (room, out) => {
+    prevCheckpoint?.(room, out);
+    out.exercises = svc.checkpointTrack(room);
+  };
+  hooks.restoreCheckpoint = (room, saved) => {
+    prevRestore?.(room, saved);
+    svc.restoreTrack(room, saved.exercises as SavedTrack | undefined);
   };
   setExercises(app.lab, svc);
   app.decorate('exercises', svc);

@@ -57,6 +57,9 @@ interface Track {
   event: RoomExerciseEvent | undefined;
 }
 
+/** A track as a room's checkpoint keeps it. */
+export type SavedTrack = Pick<Track, 'trace' | 'returns' | 'states' | 'lastEvent'>;
+
 const ERROR_WINDOW = 6;
 const ERROR_LOOP = 4;
 
@@ -117,6 +120,28 @@ export class ExerciseService {
     const ex = this.catalogue.byId.get(rec.exercise);
     if (ex) queueMicrotask(() => this.applySetup(room, ex));
     this.schedule(room, this.tracks.get(room.id)!);
+  }
+
+  /**
+   * What a room's checkpoint keeps of its track: what the trace taught so far (the trace itself
+   * for a room with an exercise), so a room rebuilt from it needs only the events after it.
+   */
+  checkpointTrack(room: Room): SavedTrack | undefined {
+    const t = this.tracks.get(room.id);
+    if (!t) return undefined;
+    return { trace: t.trace, returns: t.returns, states: t.states, lastEvent: t.lastEvent };
+  }
+
+  /** The room was rebuilt from a checkpoint: its track as it was then (see `checkpointTrack`). */
+  restoreTrack(room: Room, saved: SavedTrack | undefined): void {
+    const t = this.newTrack(room.id, this.tracks.get(room.id));
+    if (saved) {
+      t.trace = saved.trace;
+      t.returns = saved.returns;
+      t.states = saved.states;
+      t.lastEvent = saved.lastEvent;
+    }
+    if (this.record(room)) this.schedule(room, t);
   }
 
   private newTrack(id: number, old: Track | undefined): Track {

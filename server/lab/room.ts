@@ -12,6 +12,7 @@
  * (`shared/protocol/frame.ts`), everything else as `room.event` JSON, each encoded once and sent
  * as the same bytes to every feed (the people in the room and watching instructors).
  */
+import { createHash } from 'node:crypto';
 import { CLASSROOM_CLOCK, ROOM_ADDRS } from '../../shared/protocol/defaults.ts';
 import { FRAME_HEADER_LEN } from '../../shared/protocol/frame.ts';
 import { toWireJson } from '../../shared/protocol/json.ts';
@@ -902,3 +903,24 @@ function simRule(rule: FaultRule, id: number) {
   const { label: _label, ...rest } = rule;
   return { ...rest, id: String(id) };
 }
+
+/**
+ * What checkpoints depend on: the source of the room, of every class its state holds and of the
+ * codec. A checkpoint written by another build (any change to one of them) is not used: the room
+ * is rebuilt by replaying all its inputs instead, as before checkpoints.
+ */
+export const CHECKPOINT_ENGINE = createHash('sha256')
+  .update(
+    [
+      Room,
+      RoomHost,
+      encodeGraph,
+      decodeGraph,
+      ...[Network, EventQueue, SimLinkDirection, ActiveRule, Rng, RelativeSeq, Host, Mulberry32, TcpSocket],
+      ...[ByteQueue, ReceiveBuffer, SendLog, SeqMarks, RttEstimator, NewReno, TimerSet],
+    ]
+      .map((f) => Function.prototype.toString.call(f))
+      .join('\0'),
+  )
+  .digest('hex')
+  .slice(0, 16);

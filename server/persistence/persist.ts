@@ -24,7 +24,14 @@ import { dirname } from 'node:path';
 import type { ClockPolicy, Role, Seat } from '../../shared/protocol/messages.ts';
 import type { ExerciseState, ExerciseStore } from '../exercises/store.ts';
 import type { Lab, LabClass, LabHooks } from '../lab/lab.ts';
-import type { HistoryEntry, Room, RoomInput, RoomSetup } from '../lab/room.ts';
+import {
+  CHECKPOINT_ENGINE,
+  type HistoryEntry,
+  type Room,
+  type RoomCheckpoint,
+  type RoomInput,
+  type RoomSetup,
+} from '../lab/room.ts';
 import type { Session } from '../lab/session.ts';
 import { type ProgressRows, ProgressTables, progressRows } from './progress.ts';
 import {
@@ -58,6 +65,10 @@ export interface RestoreReport {
   sessions: number;
   inputs: number;
   events: number;
+  /** Rooms rebuilt from their checkpoint (the others replayed every input). */
+  fromCheckpoints: number;
+  /** Inputs replayed (after checkpoints, or all of a room's). */
+  replayed: number;
   /** Wall time of the whole restore (ms). */
   ms: number;
   /** Rooms whose rebuilt history differs from the stored one (from entry `n`). */
@@ -79,11 +90,18 @@ export interface PersistenceStats {
   bytes: number;
   errors: number;
   lastError: string | null;
+  /** Room checkpoints written, their bytes, and the time taken to make them (ms). */
+  checkpoints: { written: number; bytes: number; ms: number; maxMs: number };
   restored: RestoreReport | null;
 }
 
 /** How often history chunks and clock-only positions are written (ms). */
 export const HISTORY_EVERY_MS = 1000;
+/**
+ * Most time spent making checkpoints each `HISTORY_EVERY_MS` (ms): busy rooms wait their turn, so
+ * a large class's checkpoints never slow its rooms.
+ */
+export const CHECKPOINT_BUDGET_MS = 20;
 
 type Row = Record<string, unknown>;
 
@@ -109,6 +127,11 @@ export class Persistence {
   private readonly rooms = new Map<Room, boolean>();
   /** Rooms with history entries not stored yet. */
   private readonly histories = new Set<Room>();
+  /** Where each room's stored checkpoint stands. */
+  private readonly checkpointed = new WeakMap<Room, { epoch: number; inputs: number; seq: number }>();
+  /** Rooms that moved on since their checkpoint, longest waiting first. */
+  private readonly stale = new Set<Room>();
+  private readonly checkpointCounters = { written: 0, bytes: 0, ms: 0, maxMs: 0 };
   private readonly classes: LabClass[] = [];
   private readonly sessions = new Set<Session>();
   private readonly goneSessions = new Set<string>();
@@ -158,6 +181,10 @@ export class Persistence {
          VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT created_at FROM sessions WHERE id = ?), ?))`,
       ),
       dropSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
+      checkpoint: db.prepare(
+        `INSERT OR REPLACE INTO checkpoints (room_id, epoch, inputs, history, at, seq, engine, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
     };
   }
 
@@ -455,6 +482,8 @@ export class Persistence {
       sessions: 0,
       inputs: 0,
       events: 0,
+      fromCheckpoints: 0,
+      replayed: 0,
       ms: 0,
       mismatched: [],
       broken: [],
@@ -509,6 +538,20 @@ export class Persistence {
       db.prepare('SELECT room_id, epoch, first_n, count, data FROM events ORDER BY id').all() as Row[],
     );
     const dropEpochEvents = db.prepare('DELETE FROM events WHERE room_id = ? AND epoch = ?');
+    const checkpoints = new Map<number, RoomCheckpoint & { epoch: number; engine: string }>();
+    for (const r of db
+      .prepare('SELECT room_id, epoch, inputs, history, at, seq, engine, state FROM checkpoints')
+      .all() as Row[]) {
+      checkpoints.set(Number(r.room_id), {
+        epoch: Number(r.epoch),
+        inputs: Number(r.inputs),
+        history: Number(r.history),
+        at: Number(r.at),
+        seq: Number(r.seq),
+        engine: String(r.engine),
+        state: r.state as Buffer,
+      });
+    }
     const placed: Array<{ room: Room; seats: Record<Seat, string | null>; members: string[] }> = [];
     const running: Room[] = [];
     for (const row of db.prepare('SELECT * FROM rooms ORDER BY id').all() as Row[]) {
@@ -549,13 +592,37 @@ export class Persistence {
       const last = inputs.at(-1);
       if (last && (last.seq > position.seq || last.at > position.at))
         position = { at: Math.max(last.at, position.at), seq: Math.max(last.seq, position.seq) };
-      try {
-        room.replay(inputs, position);
-      } catch (e) {
-        const error = (e as Error).message;
-        room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
-        report.broken.push({ room: id, error });
-        this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
+      // From its checkpoint when it has a usable one (then only the inputs after it replay),
+      // else by replaying every input.
+      const cp = checkpoints.get(id);
+      let rebuilt = false;
+      if (cp && cp.epoch === epoch && cp.engine === CHECKPOINT_ENGINE) {
+        try {
+          if (cp.inputs > inputs.length || cp.seq > position.seq || cp.at > position.at)
+            throw new Error('the checkpoint is past the stored position');
+          const history = storedEntries(eventRows.get(id) ?? [], cp.history);
+          room.restoreCheckpoint(cp, history, inputs, position);
+          rebuilt = true;
+          report.fromCheckpoints++;
+          report.replayed += inputs.length - cp.inputs;
+          this.checkpointed.set(room, { epoch, inputs: cp.inputs, seq: cp.seq });
+        } catch (e) {
+          this.log.warn(
+            { room: id, err: e },
+            'persistence: the room’s checkpoint cannot be used; replaying all its inputs instead',
+          );
+        }
+      }
+      if (!rebuilt) {
+        report.replayed += inputs.length;
+        try {
+          room.replay(inputs, position);
+        } catch (e) {
+          const error = (e as Error).message;
+          room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
+          report.broken.push({ room: id, error });
+          this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
+        }
       }
       // The rebuilt history must be the stored one, byte for byte.
       const stored = checkStored(eventRows.get(id) ?? [], room.history);
@@ -638,10 +705,82 @@ export class Persistence {
       if (w.events !== room.history.length) this.histories.add(room);
     }
     // The rows of epochs before a reset are not needed any more.
-    for (const table of ['inputs', 'events'])
+    for (const table of ['inputs', 'events', 'checkpoints'])
       db.prepare(
         `DELETE FROM ${table} WHERE epoch <> (SELECT epoch FROM rooms WHERE rooms.id = ${table}.room_id)`,
       ).run();
+  }
+
+  /**
+   * Checkpoints of the rooms that moved on since theirs (`Room.checkpoint`), longest waiting
+   * first, for at most `budgetMs` of making them; the rest wait for the next round. A checkpoint
+   * stands on the inputs and history before it: a room whose last ones are not stored yet waits.
+   */
+  private writeCheckpoints(budgetMs: number): void {
+    if (!this.lab || this.closed) return;
+    for (const room of this.lab.rooms.values()) {
+      const c = this.checkpointed.get(room);
+      if (
+        c === undefined ||
+        c.epoch !== room.epoch ||
+        c.inputs !== room.inputs.length ||
+        c.seq !== room.position().seq
+      )
+        this.stale.add(room);
+    }
+    const t0 = performance.now();
+    const made: Array<[Room, RoomCheckpoint]> = [];
+    let bytes = 0;
+    for (const room of this.stale) {
+      if (performance.now() - t0 >= budgetMs) break;
+      const w = this.written.get(room);
+      if (!w || w.epoch !== room.epoch || w.inputs !== room.inputs.length || w.events !== room.history.length)
+        continue;
+      this.stale.delete(room);
+      if (room.broken) continue;
+      const t1 = performance.now();
+      let cp: RoomCheckpoint;
+      try {
+        cp = room.checkpoint();
+      } catch (e) {
+        // Not expected (a test covers every kind of room): the room replays all its inputs.
+        this.log.error({ room: room.id, err: e }, 'persistence: no checkpoint of this room');
+        this.checkpointed.set(room, {
+          epoch: room.epoch,
+          inputs: room.inputs.length,
+          seq: room.position().seq,
+        });
+        continue;
+      }
+      const ms = performance.now() - t1;
+      this.checkpointCounters.ms += ms;
+      this.checkpointCounters.maxMs = Math.max(this.checkpointCounters.maxMs, ms);
+      made.push([room, cp]);
+      bytes += cp.state.length;
+    }
+    if (made.length === 0) return;
+    const ok = this.transaction('checkpoints', () => {
+      for (const [room, cp] of made)
+        this.stmt.checkpoint.run(
+          room.id,
+          room.epoch,
+          cp.inputs,
+          cp.history,
+          cp.at,
+          cp.seq,
+          CHECKPOINT_ENGINE,
+          cp.state,
+        );
+      return { rows: made.length, bytes };
+    });
+    if (!ok) {
+      for (const [room] of made) this.stale.add(room);
+      return;
+    }
+    this.checkpointCounters.written += made.length;
+    this.checkpointCounters.bytes += bytes;
+    for (const [room, cp] of made)
+      this.checkpointed.set(room, { epoch: room.epoch, inputs: cp.inputs, seq: cp.seq });
   }
 
   /** Starts the writes of history and clock-only positions; called by `restore`. */
@@ -650,6 +789,7 @@ export class Persistence {
     this.timer = setInterval(() => {
       if (this.counters.errors > 0 || this.progressPending) this.soon();
       this.writeHistories();
+      this.writeCheckpoints(CHECKPOINT_BUDGET_MS);
     }, HISTORY_EVERY_MS);
     this.timer.unref();
   }
@@ -660,6 +800,7 @@ export class Persistence {
       schemaVersion: this.schemaVersion,
       ...this.counters,
       lastError: this.lastError,
+      checkpoints: { ...this.checkpointCounters },
       restored: this.report,
     };
   }
@@ -678,6 +819,8 @@ export class Persistence {
     if (this.timer) clearInterval(this.timer);
     this.flush();
     this.writeHistories();
+    // Every room's checkpoint, so the next start replays nothing.
+    this.writeCheckpoints(Number.POSITIVE_INFINITY);
     this.closed = true;
     this.db.close();
   }
@@ -723,6 +866,28 @@ export function encodeEntries(history: readonly HistoryEntry[], from: number, to
     e.data.copy(out, o + 5);
     o += 5 + e.data.length;
   }
+  return out;
+}
+
+/** The first `count` stored history entries, as entries (their bytes in place in the chunks). */
+function storedEntries(rows: Row[], count: number): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  for (const row of rows) {
+    if (out.length === count) break;
+    if (Number(row.first_n) !== out.length) throw new Error('stored history chunks do not follow each other');
+    const blob = row.data as Buffer;
+    let o = 0;
+    while (o < blob.length && out.length < count) {
+      if (o + 5 > blob.length) throw new Error('a stored history chunk is truncated');
+      const len = blob.readUInt32BE(o + 1);
+      const end = o + 5 + len;
+      if (end > blob.length) throw new Error('a stored history chunk is truncated');
+      out.push({ data: blob.subarray(o + 5, end), binary: blob[o] === 1 });
+      o = end;
+    }
+  }
+  if (out.length !== count)
+    throw new Error(`the checkpoint needs ${count} history entries, ${out.length} are stored`);
   return out;
 }
 

@@ -92,6 +92,25 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description:
+      'room checkpoints: each room’s state now and then, so a restart replays only what came after',
+    sql: `
+      -- Each room's latest checkpoint (Room.checkpoint): the state after \`inputs\` inputs and
+      -- \`history\` history entries, at position (at, seq), written by build \`engine\`.
+      CREATE TABLE checkpoints (
+        room_id INTEGER PRIMARY KEY,
+        epoch INTEGER NOT NULL,
+        inputs INTEGER NOT NULL,
+        history INTEGER NOT NULL,
+        at REAL NOT NULL,
+        seq INTEGER NOT NULL,
+        engine TEXT NOT NULL,
+        state BLOB NOT NULL
+      );
+    `,
+  },
 ];
 
 export class PersistenceError extends Error {

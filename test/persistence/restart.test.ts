@@ -1,10 +1,13 @@
 /**
  * A clean restart (buildApp twice on one data folder): classes, rooms, people and their tokens,
  * seats, every room's history byte for byte, its sockets, buffers and timers, clocks and faults
- * come back; people resume with their tokens and the timeline goes on. A stored history that
- * differs from the replay, or inputs that no longer replay, are reported, never silent.
+ * come back; people resume with their tokens and the timeline goes on. Rooms come back from their
+ * checkpoints as they would by replaying every input, and a checkpoint that cannot be used is
+ * replaced by that replay. A stored history that differs from the replay, or inputs that no longer
+ * replay, are reported, never silent.
  */
 
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
@@ -25,7 +28,7 @@ import {
   startApp,
   tokenOf,
 } from '../server/helpers.ts';
-import { FakeClock, tempDir } from './helpers.ts';
+import { chaos, classSession, FakeClock, tempDir } from './helpers.ts';
 
 const apps: FastifyInstance[] = [];
 const clients: WebSocket[] = [];
@@ -271,6 +274,117 @@ describe('clean restart', () => {
   });
 });
 
+/** Waits (real time) until the store has made `n` checkpoints since it opened. */
+async function checkpointsWritten(app: FastifyInstance, n: number): Promise<void> {
+  const until = Date.now() + 5000;
+  while (app.persistence!.stats().checkpoints.written < n) {
+    if (Date.now() > until) throw new Error('no checkpoint within 5 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The server dies: what is committed stays, nothing more is written. */
+async function kill(app: FastifyInstance): Promise<void> {
+  await new Promise((r) => setImmediate(r)); // this turn's commit, as a kill after it
+  app.persistence!.abort();
+  await app.close();
+  apps.splice(apps.indexOf(app), 1);
+}
+
+describe('checkpoints', () => {
+  /** A class of rooms: one the whole class session, the others random (some reset, some broken). */
+  async function busyLab(dir: string) {
+    const clock = new FakeClock();
+    const { app } = await start(dir, clock);
+    const k = app.lab.createClass('C');
+    const rooms = Array.from({ length: 6 }, () => app.lab.createRoom(k));
+    await new Promise((r) => setImmediate(r));
+    classSession(clock, rooms[0]!);
+    rooms.slice(1).forEach((room, i) => {
+      chaos(room, clock, 100 + i, 60, { resets: i % 2 === 0 });
+    });
+    return { app, clock, rooms };
+  }
+
+  it('a restart rebuilds each room from its checkpoint, as replaying every input would', async () => {
+    const dir = tempDir();
+    const { app } = await busyLab(dir);
+    const before = labState(app);
+    const broken = app.lab.rooms.size - [...app.lab.rooms.values()].filter((r) => !r.broken).length;
+    await app.close();
+    apps.splice(0);
+    // The same folder without its checkpoints: every room replays all its inputs.
+    const plain = tempDir();
+    cpSync(dir, plain, { recursive: true });
+    const db = new Database(join(plain, DB_FILE));
+    expect((db.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n).toBe(6 - broken);
+    db.prepare('DELETE FROM checkpoints').run();
+    db.close();
+
+    const { app: fast } = await start(dir, new FakeClock());
+    const report = fast.persistence!.stats().restored!;
+    expect(report).toMatchObject({ rooms: 6, fromCheckpoints: 6 - broken, mismatched: [], skipped: [] });
+    expect(report.replayed).toBeLessThan(report.inputs);
+    const { app: slow } = await start(plain, new FakeClock());
+    expect(slow.persistence!.stats().restored).toMatchObject({
+      rooms: 6,
+      fromCheckpoints: 0,
+      replayed: report.inputs,
+      mismatched: [],
+    });
+    expect(labState(fast)).toEqual(before);
+    expect(labState(slow)).toEqual(before);
+  });
+
+  it('after a kill, the inputs since the last checkpoint replay from it', async () => {
+    const dir = tempDir();
+    const { app, clock, rooms } = await busyLab(dir);
+    await checkpointsWritten(app, 5);
+    const at = app.persistence!.stats().checkpoints.written;
+    // More happens in every room after its checkpoint, then the server dies.
+    for (const [i, room] of rooms.entries()) chaos(room, clock, 200 + i, 30);
+    await new Promise((r) => setImmediate(r));
+    expect(app.persistence!.stats().checkpoints.written).toBe(at);
+    const before = labState(app);
+    await kill(app);
+
+    const { app: again } = await start(dir, new FakeClock());
+    const report = again.persistence!.stats().restored!;
+    expect(report.fromCheckpoints).toBeGreaterThan(0);
+    expect(report.replayed).toBeGreaterThan(0);
+    expect(report.replayed).toBeLessThan(report.inputs);
+    expect(report).toMatchObject({ mismatched: [], skipped: [] });
+    expect(labState(again)).toEqual(before);
+  });
+
+  it('a checkpoint from another build, or damaged, is not used: that room replays every input', async () => {
+    const dir = tempDir();
+    const { app, rooms } = await busyLab(dir);
+    const before = labState(app);
+    await app.close();
+    apps.splice(0);
+    const db = new Database(join(dir, DB_FILE));
+    db.prepare("UPDATE checkpoints SET engine = 'another build' WHERE room_id = ?").run(rooms[0]!.id);
+    const row = db.prepare('SELECT state FROM checkpoints WHERE room_id = ?').get(rooms[1]!.id) as
+      | { state: Buffer }
+      | undefined;
+    const stored = (db.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n;
+    if (row) {
+      db.prepare('UPDATE checkpoints SET state = ? WHERE room_id = ?').run(
+        row.state.subarray(0, 40),
+        rooms[1]!.id,
+      );
+    }
+    db.close();
+
+    const { app: again } = await start(dir, new FakeClock());
+    const report = again.persistence!.stats().restored!;
+    expect(report.fromCheckpoints).toBe(stored - (row ? 2 : 1));
+    expect(report).toMatchObject({ mismatched: [], broken: [], skipped: [] });
+    expect(labState(again)).toEqual(before);
+  });
+});
+
 describe('an exercise in a room', () => {
   it('comes back with the endpoint settings it gave the room, and the same progress', async () => {
     const dir = tempDir();
@@ -345,6 +459,8 @@ describe('what a restart cannot rebuild is reported', () => {
     const data = Buffer.from(row.data);
     data[data.length - 3]! ^= 0xff;
     db.prepare('UPDATE events SET data = ? WHERE room_id = ? AND first_n = ?').run(data, id, row.first_n);
+    // What an engine that changed between versions does: its checkpoints are another build's.
+    db.prepare("UPDATE checkpoints SET engine = 'an older build'").run();
     db.close();
     const { app } = await start(dir, new FakeClock());
     const report = app.persistence!.stats().restored!;
@@ -383,5 +499,52 @@ describe('what a restart cannot rebuild is reported', () => {
     room.reset();
     room.input({ kind: 'hold', on: true });
     expect(room.info().hold).toBe(true);
+  });
+});
+
+describe('an exercise in a room rebuilt from its checkpoint', () => {
+  it('follows the trace before the checkpoint and the one replayed after it', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock();
+    const { app } = await start(dir, clock);
+    const k = app.lab.createClass('C');
+    const room = app.lab.createRoom(k);
+    await new Promise((r) => setImmediate(r));
+    app.exercises.assignRoom(room, 'lose-first');
+    const call = (host: 'A' | 'B', c: Record<string, unknown>) =>
+      room.input({ kind: 'call', host, call: c as never });
+    call('B', { op: 'socket' });
+    call('B', { op: 'bind', fd: 3, port: 80 });
+    call('B', { op: 'listen', fd: 3 });
+    call('B', { op: 'accept', fd: 3 });
+    call('A', { op: 'socket' });
+    call('A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+    clock.advance(1000);
+    call('A', { op: 'close', fd: 3 });
+    clock.advance(20);
+    // A's FIN is lost before the checkpoint; its retransmission and the rest come after it.
+    await checkpointsWritten(app, 1);
+    clock.advance(3000);
+    call('B', { op: 'recv', fd: 4 });
+    clock.advance(10_000);
+    const progress = (p: typeof app, r: typeof room) =>
+      JSON.stringify(p.exercises.recompute(r).exercise?.progress);
+    const before = {
+      history: room.history.map((e) => e.data.toString('hex')),
+      progress: progress(app, room),
+    };
+    expect(app.exercises.recompute(room).exercise?.progress.goalsMet).toBeGreaterThan(0);
+    await kill(app);
+
+    const { app: again } = await start(dir, new FakeClock());
+    expect(again.persistence!.stats().restored).toMatchObject({
+      fromCheckpoints: 1,
+      mismatched: [],
+      broken: [],
+    });
+    expect(again.persistence!.stats().restored!.replayed).toBeGreaterThan(0);
+    const rebuilt = again.lab.room(room.id);
+    expect(rebuilt.history.map((e) => e.data.toString('hex'))).toEqual(before.history);
+    expect(progress(again, rebuilt)).toBe(before.progress);
   });
 });
