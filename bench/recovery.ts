@@ -9,18 +9,20 @@
  *    The server's own figures for the batched writes during the fill are printed (time in
  *    transactions, their number and longest, against the server's CPU time).
  * 2. kill -9 the server, start it again on the same data folder, and time: process start →
- *    listening (every room rebuilt by replay, the restore time the server reports), and →
+ *    listening (every room rebuilt from its checkpoint and the inputs after it, the restore time
+ *    the server reports), and →
  *    every room live (one student per room resumes with their token and has the room synced).
  *    The server is started exactly as `npm start` starts it (package.json's `start` script, the
  *    esbuild bundle on plain Node, built first by `node bin/build.mjs --server`), and also
  *    through `npm start` itself (npm, then `prestart` finding the build up to date). Each is
- *    restarted `--runs` times (default 3), killed with SIGKILL after each.
+ *    restarted `--runs` times (default 3), killed with SIGKILL after each, each time from a copy
+ *    of the folder as the first kill left it.
  *
  * Target: every room live within 2 s. Flags: --rooms N (default 500), --runs N, --keep (keep the
  * data). Bounded: a watchdog stops everything after 300 s.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -382,6 +384,9 @@ async function main(): Promise<void> {
   }
   const db = statSync(join(data, 'tcplab.db')).size + safeSize(join(data, 'tcplab.db-wal'));
   progress(`killed (SIGKILL); database ${mb(db)}`);
+  // Every restart starts from the folder as the kill left it (a restart writes checkpoints).
+  const atKill = `${data}-at-kill`;
+  cpSync(data, atKill, { recursive: true });
   // Let this process finish closing its 1000 sockets: the restart is timed on a quiet machine.
   await sleep(1500);
   const runs: Record<'node' | 'npm', Restart[]> = { node: [], npm: [] };
@@ -392,6 +397,8 @@ async function main(): Promise<void> {
     ] as const) {
       // As after a crash, the build is up to date (other work may have touched the sources).
       if (launch === NPM) execFileSync(process.execPath, ['bin/build.mjs'], { stdio: 'inherit' });
+      rmSync(data, { recursive: true, force: true });
+      cpSync(atKill, data, { recursive: true });
       const r = await restart(data, launch, pairs, seen);
       await kill(r.server);
       runs[key].push(r);
@@ -401,6 +408,7 @@ async function main(): Promise<void> {
 
   // Report.
   const tx = Number(stats.transactions);
+  const cps = stats.checkpoints as { written: number; bytes: number; ms: number; maxMs: number };
   const writeMs = Number(stats.writeMs);
   const lines = [
     '',
@@ -414,6 +422,8 @@ async function main(): Promise<void> {
     `  batched writes           ${tx} transactions, ${Number(stats.rows)} rows, ${mb(Number(stats.bytes))}`,
     `  time in writes           ${ms(writeMs)} = ${((100 * writeMs) / fillCpu).toFixed(1)} % of the server's CPU time` +
       ` (mean ${((1000 * writeMs) / Math.max(1, tx)).toFixed(0)} µs, longest ${ms(Number(stats.maxWriteMs))})`,
+    `  checkpoints              ${cps.written} (${mb(cps.bytes)}), ${ms(cps.ms)} making them = ` +
+      `${((100 * cps.ms) / fillCpu).toFixed(1)} % of the server's CPU time (longest ${ms(cps.maxMs)})`,
     '',
     `Recovery after kill -9 (median of ${RUNS} [min–max])`.padEnd(48) +
       NODE.label.padStart(28) +
@@ -422,6 +432,8 @@ async function main(): Promise<void> {
     row("  of which the restore (server's figure)", (r) => r.restoreMs),
     row('  server CPU time by then', (r) => r.cpuMs),
     row(`process start → all ${ROOMS} rooms live`, (r) => r.liveMs),
+    `  rooms rebuilt from their checkpoint            ${runs.node[0]!.fromCheckpoints} of ${ROOMS}; ` +
+      `inputs replayed after them: ${runs.node[0]!.replayed} of ${runs.node[0]!.inputs}`,
     '',
     `  "live": one student per room resumed with their token and received the room's snapshot,`,
     `  its whole history (every entry seen before the kill was back) and room.synced.`,
@@ -440,6 +452,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(lines.join('\n'));
   if (!KEEP) rmSync(data, { recursive: true, force: true });
+  rmSync(atKill, { recursive: true, force: true });
   clearTimeout(watchdog);
 }
 
@@ -450,6 +463,10 @@ interface Restart {
   cpuMs: number;
   liveMs: number;
   entries: number;
+  /** From the server's restore report: rooms rebuilt from checkpoints, inputs replayed of all. */
+  fromCheckpoints: number;
+  replayed: number;
+  inputs: number;
 }
 
 function verdict(rs: Restart[]): string {
@@ -498,11 +515,21 @@ async function restart(data: string, launch: Launch, pairs: Pair[], seen: number
     c.close();
   });
   const liveMs = performance.now() - t0;
+  const restored = (await api(server.port, '/api/persistence')).restored as Record<string, number>;
   if (short.length > 0) throw new Error(`rooms with fewer events than before the kill: ${short.join(', ')}`);
   progress(
     `restarted (${launch.label}): listening after ${ms(server.startMs)}, all rooms live after ${ms(liveMs)}`,
   );
-  return { server, restoreMs, cpuMs: cpu, liveMs, entries };
+  return {
+    server,
+    restoreMs,
+    cpuMs: cpu,
+    liveMs,
+    entries,
+    fromCheckpoints: restored.fromCheckpoints!,
+    replayed: restored.replayed!,
+    inputs: restored.inputs!,
+  };
 }
 
 function safeSize(file: string): number {

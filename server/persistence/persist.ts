@@ -97,11 +97,15 @@ export interface PersistenceStats {
 
 /** How often history chunks and clock-only positions are written (ms). */
 export const HISTORY_EVERY_MS = 1000;
+/** How often the store looks for rooms that need a checkpoint (ms). */
+export const CHECKPOINT_EVERY_MS = 250;
 /**
- * Most time spent making checkpoints each `HISTORY_EVERY_MS` (ms): busy rooms wait their turn, so
- * a large class's checkpoints never slow its rooms.
+ * Most time spent making checkpoints at each look (ms): at most a fifth of the server's time, and
+ * only while rooms have moved on; rooms wait their turn.
  */
-export const CHECKPOINT_BUDGET_MS = 20;
+export const CHECKPOINT_BUDGET_MS = 50;
+/** A room busy all along gets a checkpoint this often (ms); a quiet one as soon as it is quiet. */
+export const CHECKPOINT_BUSY_MS = 5000;
 
 type Row = Record<string, unknown>;
 
@@ -128,9 +132,13 @@ export class Persistence {
   /** Rooms with history entries not stored yet. */
   private readonly histories = new Set<Room>();
   /** Where each room's stored checkpoint stands. */
-  private readonly checkpointed = new WeakMap<Room, { epoch: number; inputs: number; seq: number }>();
-  /** Rooms that moved on since their checkpoint, longest waiting first. */
-  private readonly stale = new Set<Room>();
+  private readonly checkpointed = new WeakMap<
+    Room,
+    { epoch: number; inputs: number; seq: number; at: number }
+  >();
+  /** Where each room was at the last look for checkpoints, and since when (performance.now()). */
+  private readonly moves = new WeakMap<Room, { epoch: number; inputs: number; seq: number; since: number }>();
+  private checkpointTimer: ReturnType<typeof setInterval> | undefined;
   private readonly checkpointCounters = { written: 0, bytes: 0, ms: 0, maxMs: 0 };
   private readonly classes: LabClass[] = [];
   private readonly sessions = new Set<Session>();
@@ -605,7 +613,7 @@ export class Persistence {
           rebuilt = true;
           report.fromCheckpoints++;
           report.replayed += inputs.length - cp.inputs;
-          this.checkpointed.set(room, { epoch, inputs: cp.inputs, seq: cp.seq });
+          this.checkpointed.set(room, { epoch, inputs: cp.inputs, seq: cp.seq, at: performance.now() });
         } catch (e) {
           this.log.warn(
             { room: id, err: e },
@@ -712,55 +720,71 @@ export class Persistence {
   }
 
   /**
-   * Checkpoints of the rooms that moved on since theirs (`Room.checkpoint`), longest waiting
-   * first, for at most `budgetMs` of making them; the rest wait for the next round. A checkpoint
-   * stands on the inputs and history before it: a room whose last ones are not stored yet waits.
+   * Checkpoints (`Room.checkpoint`) of the rooms that moved on since theirs: first those that
+   * have been quiet since the last look (people reading, thinking), then those busy for
+   * `CHECKPOINT_BUSY_MS` without one, for at most `budgetMs` of making them; the rest wait for the
+   * next look. A checkpoint stands on the inputs and history before it: the room's history not
+   * stored yet is written with it, in the same transaction.
    */
-  private writeCheckpoints(budgetMs: number): void {
+  private writeCheckpoints(budgetMs: number, all = false): void {
     if (!this.lab || this.closed) return;
+    const now = performance.now();
+    const due: Room[] = [];
+    const busy: Room[] = [];
     for (const room of this.lab.rooms.values()) {
+      const pos = room.position();
       const c = this.checkpointed.get(room);
-      if (
-        c === undefined ||
-        c.epoch !== room.epoch ||
-        c.inputs !== room.inputs.length ||
-        c.seq !== room.position().seq
-      )
-        this.stale.add(room);
-    }
-    const t0 = performance.now();
-    const made: Array<[Room, RoomCheckpoint]> = [];
-    let bytes = 0;
-    for (const room of this.stale) {
-      if (performance.now() - t0 >= budgetMs) break;
-      const w = this.written.get(room);
-      if (!w || w.epoch !== room.epoch || w.inputs !== room.inputs.length || w.events !== room.history.length)
-        continue;
-      this.stale.delete(room);
+      let seen = this.moves.get(room);
+      const moved =
+        !seen || seen.epoch !== room.epoch || seen.inputs !== room.inputs.length || seen.seq !== pos.seq;
+      if (moved) {
+        seen = { epoch: room.epoch, inputs: room.inputs.length, seq: pos.seq, since: now };
+        this.moves.set(room, seen);
+      }
+      if (c && c.epoch === room.epoch && c.inputs === room.inputs.length && c.seq === pos.seq) continue;
       if (room.broken) continue;
+      if (all || !moved) due.push(room);
+      else if (now - (c?.at ?? seen!.since) >= CHECKPOINT_BUSY_MS) busy.push(room);
+    }
+    if (due.length + busy.length === 0) return;
+    const made: Array<[Room, RoomCheckpoint, Written]> = [];
+    let bytes = 0;
+    for (const room of [...due, ...busy]) {
+      if (performance.now() - now >= budgetMs) break;
+      const w = this.written.get(room);
+      // Not stored yet (created this turn, or its inputs' write failed): a later look.
+      if (!w || w.epoch !== room.epoch || w.inputs !== room.inputs.length) continue;
       const t1 = performance.now();
       let cp: RoomCheckpoint;
       try {
         cp = room.checkpoint();
       } catch (e) {
-        // Not expected (a test covers every kind of room): the room replays all its inputs.
+        // Not expected (tests cover every kind of room): the room will replay all its inputs.
         this.log.error({ room: room.id, err: e }, 'persistence: no checkpoint of this room');
         this.checkpointed.set(room, {
           epoch: room.epoch,
           inputs: room.inputs.length,
           seq: room.position().seq,
+          at: now,
         });
         continue;
       }
       const ms = performance.now() - t1;
       this.checkpointCounters.ms += ms;
       this.checkpointCounters.maxMs = Math.max(this.checkpointCounters.maxMs, ms);
-      made.push([room, cp]);
+      made.push([room, cp, w]);
       bytes += cp.state.length;
     }
     if (made.length === 0) return;
     const ok = this.transaction('checkpoints', () => {
-      for (const [room, cp] of made)
+      let rows = 0;
+      for (const [room, cp, w] of made) {
+        if (w.events < cp.history) {
+          const data = encodeEntries(room.history, w.events, cp.history);
+          this.stmt.events.run(room.id, room.epoch, w.events, cp.history - w.events, data);
+          bytes += data.length;
+          rows++;
+        }
         this.stmt.checkpoint.run(
           room.id,
           room.epoch,
@@ -771,16 +795,18 @@ export class Persistence {
           CHECKPOINT_ENGINE,
           cp.state,
         );
-      return { rows: made.length, bytes };
+        rows++;
+      }
+      return { rows, bytes };
     });
-    if (!ok) {
-      for (const [room] of made) this.stale.add(room);
-      return;
+    if (!ok) return;
+    for (const [room, cp, w] of made) {
+      if (w.events < cp.history) w.events = cp.history;
+      if (room.history.length === w.events) this.histories.delete(room);
+      this.checkpointed.set(room, { epoch: room.epoch, inputs: cp.inputs, seq: cp.seq, at: now });
+      this.checkpointCounters.written++;
+      this.checkpointCounters.bytes += cp.state.length;
     }
-    this.checkpointCounters.written += made.length;
-    this.checkpointCounters.bytes += bytes;
-    for (const [room, cp] of made)
-      this.checkpointed.set(room, { epoch: room.epoch, inputs: cp.inputs, seq: cp.seq });
   }
 
   /** Starts the writes of history and clock-only positions; called by `restore`. */
@@ -789,9 +815,13 @@ export class Persistence {
     this.timer = setInterval(() => {
       if (this.counters.errors > 0 || this.progressPending) this.soon();
       this.writeHistories();
-      this.writeCheckpoints(CHECKPOINT_BUDGET_MS);
     }, HISTORY_EVERY_MS);
     this.timer.unref();
+    this.checkpointTimer = setInterval(
+      () => this.writeCheckpoints(CHECKPOINT_BUDGET_MS),
+      CHECKPOINT_EVERY_MS,
+    );
+    this.checkpointTimer.unref();
   }
 
   stats(): PersistenceStats {
@@ -809,6 +839,7 @@ export class Persistence {
   abort(): void {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.closed = true;
     this.db.close();
   }
@@ -817,10 +848,11 @@ export class Persistence {
   close(): void {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.flush();
     this.writeHistories();
     // Every room's checkpoint, so the next start replays nothing.
-    this.writeCheckpoints(Number.POSITIVE_INFINITY);
+    this.writeCheckpoints(Number.POSITIVE_INFINITY, true);
     this.closed = true;
     this.db.close();
   }
