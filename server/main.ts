@@ -51,7 +51,8 @@ function publicHost(): string {
 }
 
 const base = `http://${publicHost()}:${listening}`;
-const restored = app.persistence?.stats().restored;
+// As it stands: the rooms themselves are rebuilt in the background (or when first used).
+const restored = app.persistence?.restoreReport();
 process.stdout.write(
   [
     'TCP Lab is running.',
@@ -61,7 +62,8 @@ process.stdout.write(
     ...(app.persistence && restored
       ? [
           `  Data: ${app.persistence.file} (${restored.classes} classes, ${restored.rooms} rooms, ` +
-            `${restored.sessions} people restored in ${Math.round(restored.ms)} ms)`,
+            `${restored.sessions} people restored in ${Math.round(restored.ms)} ms` +
+            `${restored.rebuiltMs === undefined ? '; rooms rebuilding in the background' : ''})`,
         ]
       : []),
     '',

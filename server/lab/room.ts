@@ -253,8 +253,12 @@ export class Room {
   readonly seed: number;
   readonly limits: Limits;
   epoch = 0;
-  history: HistoryEntry[] = [];
-  inputs: RoomInput[] = [];
+  /** The history (see `history`). */
+  private entries: HistoryEntry[] = [];
+  /** The inputs (see `inputs`). */
+  private inputList: RoomInput[] = [];
+  /** A rebuild put off until something needs the room (`defer`). */
+  private deferred: (() => void) | undefined = undefined;
   readonly seats: Record<Seat, SeatRef | null> = { A: null, B: null };
   /** Students in the room (seated or observing). */
   readonly members = new Set<SeatRef>();
@@ -295,6 +299,41 @@ export class Room {
     this.speed = opts.speed;
     this.wantRunning = opts.running;
     this.build();
+  }
+
+  /** Every entry of the room's history, in order: the exact bytes every feed receives. */
+  get history(): HistoryEntry[] {
+    this.ensure();
+    return this.entries;
+  }
+
+  /** The inputs that made the room, in order (replaying them rebuilds it). */
+  get inputs(): RoomInput[] {
+    this.ensure();
+    return this.inputList;
+  }
+
+  /**
+   * Puts off rebuilding this room (a restart's `replay` or `restoreCheckpoint`) until something
+   * needs it: every method that reads or changes the network, the history or the inputs runs
+   * `rebuild` first. A restart rebuilds its rooms in the background, and the room a student
+   * comes back to at once.
+   */
+  defer(rebuild: () => void): void {
+    this.deferred = rebuild;
+  }
+
+  /** True while a deferred rebuild has not run. */
+  get rebuildPending(): boolean {
+    return this.deferred !== undefined;
+  }
+
+  /** Runs the deferred rebuild now, if any. */
+  ensure(): void {
+    const rebuild = this.deferred;
+    if (rebuild === undefined) return;
+    this.deferred = undefined;
+    rebuild();
   }
 
   // ── the network ─────────────────────────────────────────────────────────────────────────────
@@ -404,11 +443,13 @@ export class Room {
   }
 
   get now(): number {
+    this.ensure();
     return this.net.now;
   }
 
   /** Where the room is: virtual time and events run. Replay to it reproduces the room exactly. */
   position(): { at: number; seq: number } {
+    this.ensure();
     return { at: this.net.now, seq: this.processed };
   }
 
@@ -455,6 +496,7 @@ export class Room {
    * applies it. Returns what the network returned (a call's `{callId, result?}`).
    */
   input(body: InputBody): unknown {
+    this.ensure();
     const request = this.check(body);
     const wasRunning = this.pacer.running;
     if (wasRunning) this.pacer.pause();
@@ -476,7 +518,7 @@ export class Room {
         this.crash(e);
         refuse('TCPLAB_ENGINE', `the simulator failed on this input: ${(e as Error).message}`);
       }
-      this.inputs.push(input);
+      this.inputList.push(input);
       this.opts.hooks?.onInput?.(this, input);
       return out;
     } finally {
@@ -530,6 +572,7 @@ export class Room {
 
   /** A new rule's id (ids are small integers so frames can carry them). */
   allocateRuleId(): number {
+    this.ensure();
     return this.nextRuleId;
   }
 
@@ -538,6 +581,7 @@ export class Room {
    * room had). The history is rebuilt too, identical to the original's.
    */
   replay(inputs: readonly RoomInput[], until: { at: number; seq: number }): void {
+    this.deferred = undefined;
     this.pacer.dispose();
     this.resetState();
     const wantRunning = this.wantRunning;
@@ -546,7 +590,7 @@ export class Room {
     for (const input of inputs) {
       this.runTo(input);
       this.applyInput(input);
-      this.inputs.push(input);
+      this.inputList.push(input);
     }
     this.runTo(until);
     this.wantRunning = wantRunning;
@@ -560,6 +604,7 @@ export class Room {
    * hooks keep about the room (`RoomHooks.checkpoint`) goes with it.
    */
   checkpoint(): RoomCheckpoint {
+    this.ensure();
     if (this.broken) throw new Error(`room ${this.id} is broken: nothing to keep`);
     const extras: Record<string, unknown> = {};
     this.opts.hooks?.checkpoint?.(this, extras);
@@ -574,8 +619,8 @@ export class Room {
       extras,
     };
     return {
-      inputs: this.inputs.length,
-      history: this.history.length,
+      inputs: this.inputList.length,
+      history: this.entries.length,
       at: this.net.now,
       seq: this.processed,
       state: encodeGraph(state, CHECKPOINT_CLASSES, new Map([[this.onTraceEvent, 'trace']])),
@@ -594,6 +639,7 @@ export class Room {
     inputs: readonly RoomInput[],
     until: { at: number; seq: number },
   ): void {
+    this.deferred = undefined;
     if (history.length !== cp.history || inputs.length < cp.inputs)
       throw new Error(`checkpoint of room ${this.id} does not match its stored inputs and history`);
     const state = decodeGraph(
@@ -614,15 +660,15 @@ export class Room {
     this.bytes = state.bytes;
     this.returns = state.returns;
     this.holdOn = state.holdOn;
-    this.history = history;
-    this.inputs = inputs.slice(0, cp.inputs);
+    this.entries = history;
+    this.inputList = inputs.slice(0, cp.inputs);
     this.buildPacer();
     this.opts.hooks?.restoreCheckpoint?.(this, state.extras);
     for (let i = cp.inputs; i < inputs.length; i++) {
       const input = inputs[i]!;
       this.runTo(input);
       this.applyInput(input);
-      this.inputs.push(input);
+      this.inputList.push(input);
     }
     this.runTo(until);
     this.wantRunning = wantRunning;
@@ -646,6 +692,7 @@ export class Room {
   // ── clock ───────────────────────────────────────────────────────────────────────────────────
 
   clock(): ClockState {
+    this.ensure();
     return {
       running: this.pacer.running,
       speed: this.speed,
@@ -656,6 +703,7 @@ export class Room {
   }
 
   pause(): void {
+    this.ensure();
     this.pending = undefined;
     this.wantRunning = false;
     this.pacer.pause();
@@ -663,6 +711,7 @@ export class Room {
   }
 
   resume(): void {
+    this.ensure();
     this.pending = undefined;
     this.checkUsable();
     this.wantRunning = true;
@@ -672,6 +721,7 @@ export class Room {
 
   /** Runs the next event (or advances `ms` of virtual time); leaves the clock paused. */
   step(ms?: number): void {
+    this.ensure();
     this.pending = undefined;
     this.checkUsable();
     this.wantRunning = false;
@@ -687,12 +737,14 @@ export class Room {
   }
 
   setSpeed(speed: number): void {
+    this.ensure();
     this.pacer.setSpeed(speed);
     this.speed = speed;
     this.pushInfo();
   }
 
   setPolicy(policy: ClockPolicy): void {
+    this.ensure();
     this.policy = policy;
     this.pending = undefined;
     this.pushInfo();
@@ -703,6 +755,7 @@ export class Room {
    * the caller performs it), false while waiting for the others.
    */
   ready(action: 'resume' | 'step', seats: readonly Seat[]): boolean {
+    this.ensure();
     if (!this.pending || this.pending.action !== action) this.pending = { action, seats: new Set() };
     for (const s of seats) this.pending.seats.add(s);
     const needed = (['A', 'B'] as const).filter((s) => this.seats[s] !== null);
@@ -735,7 +788,7 @@ export class Room {
   }
 
   private checkFull(): void {
-    if (this.full || this.history.length < this.limits.maxHistoryEvents) return;
+    if (this.full || this.entries.length < this.limits.maxHistoryEvents) return;
     this.full = true;
     this.pacer.pause();
     this.pushInfo();
@@ -745,6 +798,7 @@ export class Room {
 
   /** A new epoch: a fresh network with the room's defaults, empty history and inputs; seats stay. */
   reset(): number {
+    this.ensure();
     this.pacer.dispose();
     this.resetState();
     this.epoch++;
@@ -756,8 +810,8 @@ export class Room {
   }
 
   private resetState(): void {
-    this.history = [];
-    this.inputs = [];
+    this.entries = [];
+    this.inputList = [];
     this.bytes.clear();
     this.returns.clear();
     this.labels.clear();
@@ -769,6 +823,7 @@ export class Room {
   }
 
   dispose(): void {
+    this.deferred = undefined;
     this.pacer.dispose();
     this.feeds.clear();
   }
@@ -776,7 +831,7 @@ export class Room {
   // ── history ─────────────────────────────────────────────────────────────────────────────────
 
   private record(e: TraceEvent): void {
-    const n = this.history.length;
+    const n = this.entries.length;
     this.opts.hooks?.onTrace?.(this, e);
     let entry: HistoryEntry;
     if (e.type === 'segment') {
@@ -798,7 +853,7 @@ export class Room {
       frame.write(text, frame.length - len);
       entry = { data: frame.subarray(frame.length - len), binary: false, frame };
     }
-    this.history.push(entry);
+    this.entries.push(entry);
     this.opts.hooks?.onEntry?.(this, entry, n);
     for (const f of this.feeds) f.onEntry(entry, n);
   }
@@ -832,6 +887,7 @@ export class Room {
   }
 
   info(): RoomInfo {
+    this.ensure();
     const net = this.net;
     return {
       room: this.id,
@@ -860,7 +916,8 @@ export class Room {
    * reset that restarts every feed at once builds it once.
    */
   snapshotMessage(): Buffer {
-    const key = `${this.epoch}/${this.processed}/${this.net.now}/${this.history.length}/${this.infoVersion}`;
+    this.ensure();
+    const key = `${this.epoch}/${this.processed}/${this.net.now}/${this.entries.length}/${this.infoVersion}`;
     if (this.snapshot?.key === key) return this.snapshot.data;
     // Host snapshots are plain JSON data (numbers, strings, arrays): no bytes to encode.
     const hosts = { A: this.net.host('A').snapshot(), B: this.net.host('B').snapshot() };
@@ -871,7 +928,7 @@ export class Room {
         info: this.info(),
         hosts,
         firstN: 0,
-        nextN: this.history.length,
+        nextN: this.entries.length,
       }),
     );
     this.snapshot = { key, data };
@@ -883,6 +940,7 @@ export class Room {
    * people) changed: clock, link and fault changes stay inside the room.
    */
   pushInfo(): void {
+    this.ensure();
     this.infoVersion++;
     this.opts.hooks?.onChange?.(this);
     if (this.feeds.size > 0) this.notice({ type: 'room.info', room: this.id, info: this.info() });

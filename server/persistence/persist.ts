@@ -69,8 +69,12 @@ export interface RestoreReport {
   fromCheckpoints: number;
   /** Inputs replayed (after checkpoints, or all of a room's). */
   replayed: number;
-  /** Wall time of the whole restore (ms). */
+  /** Wall time of the restore until the server can serve (ms); rooms are rebuilt after it. */
   ms: number;
+  /** From the restore's start until every room was rebuilt (ms; undefined until then). */
+  rebuiltMs: number | undefined;
+  /** When the restore started (performance.now()). */
+  startedAt: number;
   /** Rooms whose rebuilt history differs from the stored one (from entry `n`). */
   mismatched: Array<{ room: number; n: number }>;
   /** Rooms whose replay failed: kept, marked broken until someone resets them. */
@@ -106,6 +110,8 @@ export const CHECKPOINT_EVERY_MS = 250;
 export const CHECKPOINT_BUDGET_MS = 50;
 /** A room busy all along gets a checkpoint this often (ms); a quiet one as soon as it is quiet. */
 export const CHECKPOINT_BUSY_MS = 5000;
+/** How long the background rebuild of restored rooms runs before it lets other work in (ms). */
+export const REBUILD_SLICE_MS = 5;
 
 type Row = Record<string, unknown>;
 
@@ -139,6 +145,8 @@ export class Persistence {
   /** Where each room was at the last look for checkpoints, and since when (performance.now()). */
   private readonly moves = new WeakMap<Room, { epoch: number; inputs: number; seq: number; since: number }>();
   private checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  /** Restored rooms not rebuilt yet (`Room.defer`). */
+  private readonly pending = new Set<Room>();
   private readonly checkpointCounters = { written: 0, bytes: 0, ms: 0, maxMs: 0 };
   private readonly classes: LabClass[] = [];
   private readonly sessions = new Set<Session>();
@@ -189,6 +197,7 @@ export class Persistence {
          VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT created_at FROM sessions WHERE id = ?), ?))`,
       ),
       dropSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
+      dropEpochEvents: db.prepare('DELETE FROM events WHERE room_id = ? AND epoch = ?'),
       checkpoint: db.prepare(
         `INSERT OR REPLACE INTO checkpoints (room_id, epoch, inputs, history, at, seq, engine, state)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -493,10 +502,13 @@ export class Persistence {
       fromCheckpoints: 0,
       replayed: 0,
       ms: 0,
+      rebuiltMs: undefined,
+      startedAt: t0,
       mismatched: [],
       broken: [],
       skipped: [],
     };
+    this.report = report;
     this.restoring = true;
     try {
       this.restoreAll(lab, report);
@@ -513,7 +525,7 @@ export class Persistence {
       this.restoring = false;
     }
     report.ms = performance.now() - t0;
-    this.report = report;
+    if (this.pending.size === 0) report.rebuiltMs = report.ms;
     this.start(lab);
     return report;
   }
@@ -545,7 +557,6 @@ export class Persistence {
     const eventRows = group(
       db.prepare('SELECT room_id, epoch, first_n, count, data FROM events ORDER BY id').all() as Row[],
     );
-    const dropEpochEvents = db.prepare('DELETE FROM events WHERE room_id = ? AND epoch = ?');
     const checkpoints = new Map<number, RoomCheckpoint & { epoch: number; engine: string }>();
     for (const r of db
       .prepare('SELECT room_id, epoch, inputs, history, at, seq, engine, state FROM checkpoints')
@@ -561,7 +572,6 @@ export class Persistence {
       });
     }
     const placed: Array<{ room: Room; seats: Record<Seat, string | null>; members: string[] }> = [];
-    const running: Room[] = [];
     for (const row of db.prepare('SELECT * FROM rooms ORDER BY id').all() as Row[]) {
       const id = Number(row.id);
       const klass = lab.classes.get(String(row.class_code));
@@ -594,60 +604,7 @@ export class Persistence {
       rows.forEach((r, i) => {
         if (Number(r.idx) !== i) throw new Error(`room ${id}: stored input ${i} is missing`);
       });
-      const inputs = rows.map((r) => JSON.parse(String(r.body)) as RoomInput);
-      report.inputs += inputs.length;
-      let position = { at: Number(row.at), seq: Number(row.seq) };
-      const last = inputs.at(-1);
-      if (last && (last.seq > position.seq || last.at > position.at))
-        position = { at: Math.max(last.at, position.at), seq: Math.max(last.seq, position.seq) };
-      // From its checkpoint when it has a usable one (then only the inputs after it replay),
-      // else by replaying every input.
-      const cp = checkpoints.get(id);
-      let rebuilt = false;
-      if (cp && cp.epoch === epoch && cp.engine === CHECKPOINT_ENGINE) {
-        try {
-          if (cp.inputs > inputs.length || cp.seq > position.seq || cp.at > position.at)
-            throw new Error('the checkpoint is past the stored position');
-          const history = storedEntries(eventRows.get(id) ?? [], cp.history);
-          room.restoreCheckpoint(cp, history, inputs, position);
-          rebuilt = true;
-          report.fromCheckpoints++;
-          report.replayed += inputs.length - cp.inputs;
-          this.checkpointed.set(room, { epoch, inputs: cp.inputs, seq: cp.seq, at: performance.now() });
-        } catch (e) {
-          this.log.warn(
-            { room: id, err: e },
-            'persistence: the room’s checkpoint cannot be used; replaying all its inputs instead',
-          );
-        }
-      }
-      if (!rebuilt) {
-        report.replayed += inputs.length;
-        try {
-          room.replay(inputs, position);
-        } catch (e) {
-          const error = (e as Error).message;
-          room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
-          report.broken.push({ room: id, error });
-          this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
-        }
-      }
-      // The rebuilt history must be the stored one, byte for byte.
-      const stored = checkStored(eventRows.get(id) ?? [], room.history);
-      report.events += stored.count;
-      const n = stored.differs;
-      let events = stored.count;
-      if (n !== undefined) {
-        report.mismatched.push({ room: id, n });
-        this.log.warn(
-          { room: id, n, stored: stored.count, rebuilt: room.history.length },
-          'persistence: the rebuilt history differs from the stored one (a different engine?); keeping the rebuilt one',
-        );
-        dropEpochEvents.run(id, epoch);
-        events = 0;
-      }
-      const pos = room.position();
-      this.written.set(room, { epoch, inputs: inputs.length, events, at: pos.at, seq: pos.seq });
+      report.inputs += rows.length;
       this.states.set(room, {
         clock: String(row.clock),
         seats: String(row.seats),
@@ -658,8 +615,41 @@ export class Persistence {
         seats: JSON.parse(String(row.seats)) as Record<Seat, string | null>,
         members: JSON.parse(String(row.members)) as string[],
       });
-      if (clock.running) running.push(room);
       report.rooms++;
+      // The room itself is rebuilt when first needed, or in the background (see `rebuildRooms`).
+      const events = eventRows.get(id) ?? [];
+      const cp = checkpoints.get(id);
+      room.defer(() => {
+        const was = this.restoring;
+        this.restoring = true;
+        try {
+          this.rebuild(room, {
+            epoch,
+            rows,
+            events,
+            cp,
+            position: { at: Number(row.at), seq: Number(row.seq) },
+          });
+        } catch (e) {
+          // Stored rows that cannot be read back: the room is kept, broken until someone resets it.
+          const error = (e as Error).message;
+          room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
+          report.broken.push({ room: id, error });
+          this.log.error({ room: id, err: e }, 'persistence: rebuilding failed, room marked broken');
+        } finally {
+          this.restoring = was;
+        }
+        if (clock.running) {
+          try {
+            room.resume();
+          } catch {
+            // A full or broken room stays paused; its info says why.
+          }
+        }
+        this.pending.delete(room);
+        if (this.pending.size === 0) report.rebuiltMs = performance.now() - report.startedAt;
+      });
+      this.pending.add(room);
     }
 
     const sessions = new Map<string, Session>();
@@ -699,18 +689,6 @@ export class Persistence {
         const s = id === null || id === undefined ? undefined : sessions.get(id);
         if (s) room.seats[seat] = s;
       }
-    }
-    for (const room of running) {
-      try {
-        room.resume();
-      } catch {
-        // A full or broken room stays paused; its info says why.
-      }
-    }
-    // Rooms whose stored history was dropped above, or that replayed further, write it again.
-    for (const { room } of placed) {
-      const w = this.written.get(room)!;
-      if (w.events !== room.history.length) this.histories.add(room);
     }
     // The rows of epochs before a reset are not needed any more.
     for (const table of ['inputs', 'events', 'checkpoints'])
@@ -809,6 +787,101 @@ export class Persistence {
     }
   }
 
+  /**
+   * Rebuilds one restored room (run by `Room.defer`): from its checkpoint when it has a usable one
+   * (then only the inputs after it replay), else by replaying every input; then checks the
+   * rebuilt history against the stored one, byte for byte.
+   */
+  private rebuild(
+    room: Room,
+    stored: {
+      epoch: number;
+      rows: Row[];
+      events: Row[];
+      cp: (RoomCheckpoint & { epoch: number; engine: string }) | undefined;
+      position: { at: number; seq: number };
+    },
+  ): void {
+    const report = this.report!;
+    const { epoch, events, cp } = stored;
+    const id = room.id;
+    const inputs = stored.rows.map((r) => JSON.parse(String(r.body)) as RoomInput);
+    let position = stored.position;
+    const last = inputs.at(-1);
+    if (last && (last.seq > position.seq || last.at > position.at))
+      position = { at: Math.max(last.at, position.at), seq: Math.max(last.seq, position.seq) };
+    let rebuilt = false;
+    if (cp && cp.epoch === epoch && cp.engine === CHECKPOINT_ENGINE) {
+      try {
+        if (cp.inputs > inputs.length || cp.seq > position.seq || cp.at > position.at)
+          throw new Error('the checkpoint is past the stored position');
+        room.restoreCheckpoint(cp, storedEntries(events, cp.history), inputs, position);
+        rebuilt = true;
+        report.fromCheckpoints++;
+        report.replayed += inputs.length - cp.inputs;
+        this.checkpointed.set(room, { epoch, inputs: cp.inputs, seq: cp.seq, at: performance.now() });
+      } catch (e) {
+        this.log.warn(
+          { room: id, err: e },
+          'persistence: the room’s checkpoint cannot be used; replaying all its inputs instead',
+        );
+      }
+    }
+    if (!rebuilt) {
+      report.replayed += inputs.length;
+      try {
+        room.replay(inputs, position);
+      } catch (e) {
+        const error = (e as Error).message;
+        room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
+        report.broken.push({ room: id, error });
+        this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
+      }
+    }
+    // The rebuilt history must be the stored one, byte for byte.
+    const check = checkStored(events, room.history);
+    report.events += check.count;
+    const n = check.differs;
+    let written = check.count;
+    if (n !== undefined) {
+      report.mismatched.push({ room: id, n });
+      this.log.warn(
+        { room: id, n, stored: check.count, rebuilt: room.history.length },
+        'persistence: the rebuilt history differs from the stored one (a different engine?); keeping the rebuilt one',
+      );
+      this.stmt.dropEpochEvents.run(id, epoch);
+      written = 0;
+    }
+    const pos = room.position();
+    this.written.set(room, { epoch, inputs: inputs.length, events: written, at: pos.at, seq: pos.seq });
+    // A stored history dropped above, or one the replay took further, is written again.
+    if (written !== room.history.length) this.histories.add(room);
+  }
+
+  /**
+   * Rebuilds the rooms a restart left to rebuild, a few milliseconds at a time between the
+   * server's other work, until none is left (a room someone needs first is rebuilt at once).
+   */
+  private rebuildRooms = (): void => {
+    if (this.closed) return;
+    const t0 = performance.now();
+    for (const room of this.pending) {
+      room.ensure();
+      if (performance.now() - t0 >= REBUILD_SLICE_MS) break;
+    }
+    if (this.pending.size > 0) setImmediate(this.rebuildRooms);
+  };
+
+  /** The last restore's report as it stands (rooms may still be rebuilding: see `stats`). */
+  restoreReport(): RestoreReport | null {
+    return this.report;
+  }
+
+  /** Rebuilds every room still waiting for it (a restart's), now. */
+  rebuildAll(): void {
+    for (const room of this.pending) room.ensure();
+  }
+
   /** Starts the writes of history and clock-only positions; called by `restore`. */
   private start(lab: Lab): void {
     this.lab = lab;
@@ -822,9 +895,12 @@ export class Persistence {
       CHECKPOINT_EVERY_MS,
     );
     this.checkpointTimer.unref();
+    if (this.pending.size > 0) setImmediate(this.rebuildRooms);
   }
 
+  /** The store's figures; the restore's are complete (rooms still waiting are rebuilt first). */
   stats(): PersistenceStats {
+    this.rebuildAll();
     return {
       file: this.file,
       schemaVersion: this.schemaVersion,

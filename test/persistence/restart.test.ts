@@ -336,6 +336,31 @@ describe('checkpoints', () => {
     expect(labState(slow)).toEqual(before);
   });
 
+  it('the server serves before its rooms are rebuilt: each is rebuilt when first needed, or in the background', async () => {
+    const dir = tempDir();
+    const { app } = await busyLab(dir);
+    const before = labState(app);
+    await app.close();
+    apps.splice(0);
+
+    const { app: again } = await start(dir, new FakeClock());
+    const p = again.persistence!;
+    const rooms = [...again.lab.rooms.values()];
+    // The last room to be rebuilt in the background is needed first: rebuilt at once.
+    const last = rooms.at(-1)!;
+    expect(roomState(last)).toEqual(before.rooms.at(-1));
+    // The others follow without anyone asking (stats() would rebuild them: not called here).
+    const until = Date.now() + 5000;
+    while (rooms.some((r) => r.rebuildPending)) {
+      if (Date.now() > until) throw new Error('rooms still waiting after 5 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const report = p.restoreReport()!;
+    expect(report.rebuiltMs).toBeGreaterThanOrEqual(report.ms);
+    expect(report).toMatchObject({ rooms: 6, mismatched: [], broken: [] });
+    expect(labState(again)).toEqual(before);
+  });
+
   it('after a kill, the inputs since the last checkpoint replay from it', async () => {
     const dir = tempDir();
     const { app, clock, rooms } = await busyLab(dir);

@@ -104,3 +104,46 @@ describe('a room rebuilt from a checkpoint', () => {
     expect(other.inputs).toHaveLength(1);
   });
 });
+
+describe('a room whose rebuild is put off (Room.defer)', () => {
+  const uses: Array<[string, (r: Room) => unknown]> = [
+    ['history', (r) => r.history],
+    ['inputs', (r) => r.inputs],
+    ['info', (r) => r.info()],
+    ['clock', (r) => r.clock()],
+    ['position', (r) => r.position()],
+    ['now', (r) => r.now],
+    ['snapshot', (r) => r.snapshotMessage()],
+    ['checkpoint', (r) => r.checkpoint()],
+    ['a call', (r) => call(r, 'A', { op: 'socket' })],
+    ['pause', (r) => r.pause()],
+    ['step', (r) => r.step()],
+    ['reset', (r) => r.reset()],
+  ];
+
+  it.each(uses)('is rebuilt, once, before %s', (_, use) => {
+    const clock = new FakeClock();
+    const room = makeRoom(clock);
+    connectPair(room, clock);
+    const { history, inputs, position } = {
+      history: entries(room),
+      inputs: room.inputs,
+      position: room.position(),
+    };
+    const copy = makeRoom(new FakeClock(), { running: false });
+    let runs = 0;
+    copy.defer(() => {
+      runs++;
+      copy.replay(inputs, position);
+    });
+    expect(copy.rebuildPending).toBe(true);
+    expect(runs).toBe(0);
+    use(copy);
+    expect(runs).toBe(1);
+    expect(copy.rebuildPending).toBe(false);
+    // What it did, it did to the rebuilt room.
+    expect(entries(copy).slice(0, history.length)).toEqual(copy.epoch === 0 ? history : []);
+    use(copy);
+    expect(runs).toBe(1);
+  });
+});
