@@ -141,7 +141,9 @@ describe('kill -9 mid-burst', () => {
 
     // ── restart ──
     const second = await server(data);
-    expect(second.banner).toMatch(/Data: .*tcplab\.db \(1 classes, 3 rooms, 7 people restored in \d+ ms(; rooms rebuilding in the background)?\)/);
+    expect(second.banner).toMatch(
+      /Data: .*tcplab\.db \(1 classes, 3 rooms, 7 people restored in \d+ ms(; rooms rebuilding in the background)?\)/,
+    );
     for (const [i, p] of pairs.entries()) {
       const a = await client(second.url);
       const b = await client(second.url);
