@@ -599,9 +599,9 @@ export class Room {
   }
 
   /**
-   * The room's state now, as bytes (`state-codec.ts`), with where it stands: restoring it and
-   * replaying the inputs that came after gives the room the replay of every input gives. What the
-   * hooks keep about the room (`RoomHooks.checkpoint`) goes with it.
+   * The room's state now, as bytes (`state-codec.ts`), with where it stands. Restoring it and
+   * replaying the inputs that come after it gives the same room as replaying every input. What
+   * the hooks keep about the room (`RoomHooks.checkpoint`) goes with it.
    */
   checkpoint(): RoomCheckpoint {
     this.ensure();

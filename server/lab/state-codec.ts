@@ -8,15 +8,18 @@
  *
  * The graph comes back with its shape: an object reached twice is one object, cycles close, two
  * views of one buffer still share its bytes, a frozen object is frozen again. Anything else (an
- * object of a class not named, a function not named, a symbol key, a hidden property, a getter)
- * makes `encodeGraph` throw rather than write a checkpoint that would come back different.
+ * object of a class not named, a function not named, a symbol key, a hidden property, a getter:
+ * checked on the first object of each class and field list) makes `encodeGraph` throw rather than
+ * write a checkpoint that would come back different.
  *
- * Only the bytes views can reach are written: the engine carves small copies out of 64 KiB slabs
- * shared by every room, and a room keeps a few hundred bytes of each.
+ * Only the bytes views reach are written, and a buffer comes back as the stretches its views span,
+ * laid end to end: the engine carves small copies out of 64 KiB slabs shared by every room, and a
+ * room keeps a few hundred bytes of each. A class may also say which bytes of its array matter
+ * (a ring buffer's stale ones do not).
  *
- * Instances are rebuilt with their fields in the order they had, through one small function per
- * class and field list, so the objects of a class share one hidden class (V8) and the engine runs
- * on them as fast as on the objects it made itself.
+ * Fields are read and written by one generated function per field list (named property accesses,
+ * not one keyed access for every class), and instances are rebuilt with their fields in the order
+ * they had, so the rebuilt objects of a class share one hidden class (V8) instead of one each.
  */
 
 /**
