@@ -99,6 +99,9 @@ async function serveLab(dataDir: string | undefined): Promise<void> {
                 writeMs: s.writeMs - p0.writeMs,
                 maxWriteMs: s.maxWriteMs,
                 errors: s.errors - p0.errors,
+                checkpoints: s.checkpoints.written - p0.checkpoints.written,
+                checkpointBytes: s.checkpoints.bytes - p0.checkpoints.bytes,
+                checkpointMs: s.checkpoints.ms - p0.checkpoints.ms,
               },
             };
           })()
@@ -1063,6 +1066,8 @@ function reportLab(lab: LabRun): string[] {
       `  write batches      ${p.transactions} transactions (${f1(p.transactions / lab.wall)}/s), ${p.rows} rows, ${f1(p.bytes / 2 ** 20)} MB; ` +
         `${f1((p.writeMs / (lab.wall * 1000)) * 100)} % of the time writing, mean ${((1000 * p.writeMs) / Math.max(1, p.transactions)).toFixed(0)} µs, longest ${f1(p.maxWriteMs)} ms` +
         (p.errors > 0 ? `, ${p.errors} ERRORS` : ''),
+      `  room checkpoints   ${p.checkpoints} (${f1(p.checkpoints / lab.wall)}/s), ${f1(p.checkpointBytes / 2 ** 20)} MB; ` +
+        `${f1((p.checkpointMs / (lab.wall * 1000)) * 100)} % of the time making them`,
     );
   }
   const dashRooms = lab.dashboards.reduce((n, d) => n + d.rooms, 0);
