@@ -547,6 +547,30 @@ function factory(names: string | string[]): Factory & { keys: string[] } {
   return f;
 }
 
+/** Long strings decoded before (field lists, mostly), by length: their bytes and the string. */
+const longStrings = new Map<number, Array<{ bytes: Uint8Array; s: string }>>();
+let longStringCount = 0;
+const MAX_LONG_STRINGS = 1024;
+
+function knownString(b: Uint8Array, pos: number, n: number): string | undefined {
+  const list = longStrings.get(n);
+  if (list === undefined) return undefined;
+  next: for (const e of list) {
+    const k = e.bytes;
+    for (let i = 0; i < n; i++) if (k[i] !== b[pos + i]) continue next;
+    return e.s;
+  }
+  return undefined;
+}
+
+function rememberString(b: Uint8Array, pos: number, n: number, s: string): void {
+  if (longStringCount >= MAX_LONG_STRINGS) return;
+  longStringCount++;
+  let list = longStrings.get(n);
+  if (list === undefined) longStrings.set(n, (list = []));
+  list.push({ bytes: b.slice(pos, pos + n), s });
+}
+
 function utf8(b: Uint8Array): string | undefined {
   try {
     return decoder.decode(b);
@@ -557,10 +581,12 @@ function utf8(b: Uint8Array): string | undefined {
 
 /** The graph `encodeGraph` wrote. Throws StateCodecError on bytes it did not write. */
 export function decodeGraph(
-  bytes: Uint8Array,
+  input: Uint8Array,
   classes: ClassTable,
   functions: ReadonlyMap<string, unknown> = new Map(),
 ): unknown {
+  // A plain view, even of a Buffer: its subarrays are cheaper to make.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   const objects: unknown[] = [];
@@ -596,13 +622,26 @@ export function decodeGraph(
     const n = uint();
     if (pos + n > bytes.length) fail('unexpected end');
     let s: string | undefined;
-    if (n < 64) {
-      // Short ASCII without a call into the decoder.
-      let ascii = true;
-      for (let j = pos; j < pos + n; j++) if (bytes[j]! >= 0x80) ascii = false;
-      if (ascii) s = String.fromCharCode.apply(null, bytes.subarray(pos, pos + n) as unknown as number[]);
+    if (n <= 24) {
+      // Short ASCII (most: states, hosts, keys) without a call into the decoder.
+      s = '';
+      for (let j = pos; j < pos + n; j++) {
+        const c = bytes[j]!;
+        if (c >= 0x80) {
+          s = undefined;
+          break;
+        }
+        s += String.fromCharCode(c);
+      }
+    } else {
+      // A field list seen before (the same classes in every room's checkpoint): no new string.
+      const known = knownString(bytes, pos, n);
+      if (known !== undefined) s = known;
     }
-    s ??= utf8(bytes.subarray(pos, pos + n)) ?? fail('a string that is not UTF-8');
+    if (s === undefined) {
+      s = utf8(bytes.subarray(pos, pos + n)) ?? fail('a string that is not UTF-8');
+      if (n > 24) rememberString(bytes, pos, n, s);
+    }
     pos += n;
     strings.push(s);
     return s;
