@@ -547,7 +547,10 @@ function factory(names: string | string[]): Factory & { keys: string[] } {
   return f;
 }
 
-/** Long strings decoded before (field lists, mostly), by length: their bytes and the string. */
+/**
+ * Long strings decoded before (field lists, mostly), by length: their bytes and the string. At
+ * most 1,024 of them, of at most 4 KiB each.
+ */
 const longStrings = new Map<number, Array<{ bytes: Uint8Array; s: string }>>();
 let longStringCount = 0;
 const MAX_LONG_STRINGS = 1024;
@@ -564,7 +567,7 @@ function knownString(b: Uint8Array, pos: number, n: number): string | undefined 
 }
 
 function rememberString(b: Uint8Array, pos: number, n: number, s: string): void {
-  if (longStringCount >= MAX_LONG_STRINGS) return;
+  if (longStringCount >= MAX_LONG_STRINGS || n > 4096) return;
   longStringCount++;
   let list = longStrings.get(n);
   if (list === undefined) longStrings.set(n, (list = []));
