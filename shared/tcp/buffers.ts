@@ -44,12 +44,15 @@ function allocBytes(n: number): Uint8Array {
   return out;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * A FIFO of bytes in a growable ring: one copy in, reads are views when the bytes are contiguous.
  * Linear in nothing: push, drop and peek cost only the bytes they move.
  */
 export class ByteQueue {
-  private buf: Uint8Array;
+  /** The ring; empty until the first byte comes (most sockets of a classroom never queue any). */
+  private buf: Uint8Array = NO_BYTES;
   /** Index of the first byte in `buf`. */
   private head = 0;
   private total = 0;
@@ -59,9 +62,7 @@ export class ByteQueue {
    */
   private extent = 0;
 
-  constructor(initialCapacity = 4096) {
-    this.buf = new Uint8Array(initialCapacity);
-  }
+  constructor(private readonly initialCapacity = 4096) {}
 
   get length(): number {
     return this.total;
@@ -81,7 +82,7 @@ export class ByteQueue {
   }
 
   private grow(need: number): void {
-    let cap = this.buf.length * 2;
+    let cap = Math.max(this.buf.length * 2, this.initialCapacity, 1);
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     // The queued bytes and any written past them.
