@@ -48,11 +48,14 @@ async function exercisesPlugin(app: FastifyInstance, opts: { options?: Exercises
   });
   const hooks = app.config.hooks;
   const prevTrace = hooks.onTrace;
+  // An earlier onTrace keeps the summaries it asked for (all of them, unless it said otherwise).
+  const prevSummaries = prevTrace ? (hooks.traceSummaries ?? (() => true)) : undefined;
   const prevReset = hooks.onReset;
   hooks.onTrace = (room, e) => {
     prevTrace?.(room, e);
     svc.onTrace(room, e);
   };
+  hooks.traceSummaries = (room) => prevSummaries?.(room) === true || svc.wantsSummaries(room);
   hooks.onReset = (room, epoch) => {
     prevReset?.(room, epoch);
     svc.onReset(room);

@@ -27,7 +27,7 @@ import type {
 } from '../../shared/protocol/exercises.ts';
 import type { FaultRule } from '../../shared/protocol/messages.ts';
 import { DEFAULT_LINK, type LinkSettings } from '../../shared/sim/link.ts';
-import type { TraceEvent } from '../../shared/sim/trace.ts';
+import { type BareTraceEvent, hasSummary, type TraceEvent } from '../../shared/sim/trace.ts';
 import type { TcpConfig } from '../../shared/tcp/config.ts';
 import { refuse } from '../lab/errors.ts';
 import type { Lab, LabClass } from '../lab/lab.ts';
@@ -94,13 +94,22 @@ export class ExerciseService {
 
   // ── room hooks ──────────────────────────────────────────────────────────────────────────────
 
-  onTrace(room: Room, e: TraceEvent): void {
+  /**
+   * Whether a room's trace needs segment summaries: goals and questions read them in a room with
+   * an exercise (assigning one resets the room, which asks again); the others' status needs only
+   * states and returns.
+   */
+  wantsSummaries(room: Room): boolean {
+    return this.record(room) !== undefined;
+  }
+
+  onTrace(room: Room, e: BareTraceEvent): void {
     let t = this.tracks.get(room.id);
     if (!t || room.history.length === 0) t = this.newTrack(room.id, t);
     // Goals are checked against the trace of a room with an exercise; the others' status needs
     // only the states and returns below (assigning an exercise resets the room: a new trace).
     const run = this.record(room);
-    if (run) t.trace.push(e);
+    if (run && hasSummary(e)) t.trace.push(e);
     t.lastActivity = this.now();
     if (e.type === 'return') {
       t.returns.push((e.result as { ok?: boolean }).ok !== false);

@@ -36,7 +36,7 @@ import { LinkDirection as SimLinkDirection } from '../../shared/sim/link.ts';
 import { Network, type SimHost } from '../../shared/sim/network.ts';
 import { type PacedNetwork, Pacer, type PacerClock } from '../../shared/sim/pacer.ts';
 import { Rng } from '../../shared/sim/rng.ts';
-import type { SegmentTrace, TraceEvent } from '../../shared/sim/trace.ts';
+import type { BareSegmentTrace, BareTraceEvent } from '../../shared/sim/trace.ts';
 import { RelativeSeq } from '../../shared/sim/trace.ts';
 import { ByteQueue, ReceiveBuffer } from '../../shared/tcp/buffers.ts';
 import type { TcpConfig } from '../../shared/tcp/config.ts';
@@ -131,8 +131,19 @@ export interface RoomHooks {
   onInput?: (room: Room, input: RoomInput) => void;
   /** A reset: a new epoch starts with empty history and inputs. */
   onReset?: (room: Room, epoch: number) => void;
-  /** Every trace event as it is recorded (live and in replay; `room.history.length` is its n). */
-  onTrace?: (room: Room, e: TraceEvent) => void;
+  /**
+   * Every trace event as it is recorded (live and in replay; `room.history.length` is its n).
+   * Segment events come with their header summary (as `TraceEvent`s) unless `traceSummaries`
+   * says the room needs none.
+   */
+  onTrace?: (room: Room, e: BareTraceEvent) => void;
+  /**
+   * Whether `onTrace` needs segment events with their header summary (ports, flags, relative
+   * sequence numbers, options) in `room`; asked each time the room builds its network (created,
+   * reset, rebuilt by replay). Default: whenever there is an `onTrace`. Summaries are a room's
+   * largest source of garbage, and its own frames carry the packet's bytes instead.
+   */
+  traceSummaries?: (room: Room) => boolean;
   /** A history entry was appended (live and in replay), before the feeds get it. */
   onEntry?: (room: Room, entry: HistoryEntry, n: number) => void;
   /** Something `room.info` shows changed: seats, people, clock, link, faults, hold. */
@@ -287,7 +298,7 @@ export class Room {
   private snapshot: { key: string; data: Buffer } | undefined;
   private holdOn = false;
   /** The network's one trace listener (a field, so a checkpoint can name it). */
-  private readonly onTraceEvent = (e: TraceEvent) => this.record(e);
+  private readonly onTraceEvent = (e: BareTraceEvent) => this.record(e);
 
   constructor(opts: RoomOptions) {
     this.opts = opts;
@@ -350,11 +361,12 @@ export class Room {
       link: this.opts.link,
       keepTrace: false,
       rawBytes: true,
+      summaries: this.wantsSummaries(),
       createHost: (spec) =>
         new RoomHost(new Host({ name: spec.name, addr: spec.addr, config: spec.config ?? {} }), this.returns),
     });
     this.processed = 0;
-    this.net.subscribe(this.onTraceEvent);
+    this.net.subscribeBare(this.onTraceEvent);
     this.buildPacer();
   }
 
@@ -377,6 +389,13 @@ export class Room {
       onTick: () => this.afterTick(),
     });
     if (this.wantRunning && !this.full && !this.broken) this.pacer.resume();
+  }
+
+  /** Whether the network's segment events need their header summary (see `RoomHooks.onTrace`). */
+  private wantsSummaries(): boolean {
+    const hooks = this.opts.hooks;
+    if (!hooks?.onTrace) return false;
+    return hooks.traceSummaries?.(this) ?? true;
   }
 
   /** The engine settings of endpoint `seat`, exactly as the room builds it. */
@@ -830,7 +849,7 @@ export class Room {
 
   // ── history ─────────────────────────────────────────────────────────────────────────────────
 
-  private record(e: TraceEvent): void {
+  private record(e: BareTraceEvent): void {
     const n = this.entries.length;
     this.opts.hooks?.onTrace?.(this, e);
     let entry: HistoryEntry;
@@ -858,7 +877,7 @@ export class Room {
     for (const f of this.feeds) f.onEntry(entry, n);
   }
 
-  private frame(e: SegmentTrace, n: number): HistoryEntry {
+  private frame(e: BareSegmentTrace, n: number): HistoryEntry {
     let packet: Uint8Array | undefined;
     if (e.bytes !== undefined) {
       // The room's network gives packets as bytes (rawBytes), on send, dup and corrupt.

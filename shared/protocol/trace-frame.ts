@@ -3,10 +3,10 @@
  * (docs/protocol.md): the lab server records rooms this way, and the web app's recorded
  * histories (development page, component tests, bench:web) are built the same way.
  */
-import type { SegmentTrace } from '../sim/trace.ts';
+import type { SegmentHead } from '../sim/trace.ts';
 import { type Cause, encodeFrameInto, type Fate, FRAME_HEADER_LEN } from './frame.ts';
 
-const FATE_OF: Record<SegmentTrace['event'], Fate> = {
+const FATE_OF: Record<SegmentHead['event'], Fate> = {
   send: 'sent',
   arrive: 'arrived',
   drop: 'dropped',
@@ -46,7 +46,7 @@ function causeOf(reason: string | undefined): { cause: Cause; ruleId: number } {
 }
 
 /** The frame of history entry `n` of `room` for segment event `e`, whose packet is `packet`. */
-export function segmentFrame(e: SegmentTrace, room: number, n: number, packet: Uint8Array): Uint8Array {
+export function segmentFrame(e: SegmentHead, room: number, n: number, packet: Uint8Array): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_LEN + packet.length);
   segmentFrameInto(e, room, n, packet, out, 0);
   return out;
@@ -54,7 +54,7 @@ export function segmentFrame(e: SegmentTrace, room: number, n: number, packet: U
 
 /** `segmentFrame` written into `out` at `at` (`FRAME_HEADER_LEN + packet.length` bytes). */
 export function segmentFrameInto(
-  e: SegmentTrace,
+  e: SegmentHead,
   room: number,
   n: number,
   packet: Uint8Array,

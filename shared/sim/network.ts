@@ -18,6 +18,8 @@ import { ActiveRule, type FaultRule, type SegmentFacts } from './faults.ts';
 import { DEFAULT_LINK, LinkDirection, type LinkSettings, LOST, linkSettings, QUEUE_FULL } from './link.ts';
 import { Rng } from './rng.ts';
 import {
+  type BareSegmentTrace,
+  type BareTraceEvent,
   type JsonValue,
   packetWireLength,
   RelativeSeq,
@@ -71,6 +73,14 @@ export interface NetworkOptions {
   keepTrace?: boolean;
   /** Builds a host (default: the engine's `Host`). */
   createHost?: (spec: HostSpec) => SimHost;
+  /**
+   * Whether segment events carry the header summary (ports, flags, relative sequence numbers,
+   * options; default true). False: they carry only their own fields (`BareSegmentTrace`), no
+   * summary is made, and `held()` lists none: for a subscriber that needs only what happened to
+   * which segment (a room without an exercise frames the packet's bytes). Such a network has
+   * `subscribeBare` listeners only, and keeps no trace.
+   */
+  summaries?: boolean;
   /**
    * Segment events carry the packet as `bytes` (a Uint8Array nobody may change) rather than as
    * `hex`: for a subscriber that frames the bytes itself, such as the server's rooms.
@@ -162,7 +172,8 @@ export interface HeldSegment {
   heldAt: number;
   why: SendReason | undefined;
   rexmit: number | undefined;
-  summary: SegmentSummary;
+  /** Absent when the network makes no summaries (`NetworkOptions.summaries`). */
+  summary?: SegmentSummary;
 }
 
 /** A segment on the wire, as `inFlight()` lists it. */
@@ -209,6 +220,8 @@ export interface NetworkSnapshot {
 }
 
 export type TraceListener = (event: TraceEvent) => void;
+/** A listener that takes segment events with or without their header summary. */
+export type BareTraceListener = (event: BareTraceEvent) => void;
 
 function defaultHost(spec: HostSpec): SimHost {
   return new Host({ name: spec.name, addr: spec.addr, config: spec.config ?? {} });
@@ -235,6 +248,7 @@ export class Network {
   private readonly bench: boolean;
   private readonly keepTrace: boolean;
   private readonly rawBytes: boolean;
+  private readonly summaries: boolean;
   private readonly hostsByName = new Map<string, HostEntry>();
   private readonly hostsByAddr = new Map<number, HostEntry>();
   private readonly queue = new EventQueue<QueueItem>();
@@ -252,7 +266,7 @@ export class Network {
   private readonly spare: InFlight[] = [];
   private segCounter = 0;
   private readonly rel = new RelativeSeq();
-  private readonly listeners: TraceListener[] = [];
+  private readonly listeners: BareTraceListener[] = [];
   private traceBuffer: TraceEvent[] = [];
   /** The segment being delivered, so a discard can name it. */
   private delivering: number | undefined = undefined;
@@ -263,6 +277,9 @@ export class Network {
     this.bench = opts.mode === 'bench';
     this.keepTrace = opts.keepTrace ?? !this.bench;
     this.rawBytes = opts.rawBytes ?? false;
+    this.summaries = !this.bench && (opts.summaries ?? true);
+    if (!this.summaries && this.keepTrace && !this.bench)
+      throw new Error('a network without segment summaries keeps no trace (keepTrace: false)');
     this.onHostEvent = opts.onHostEvent;
     this.defaultLink = { ...DEFAULT_LINK, ...(opts.link ?? {}) };
     const create = opts.createHost ?? defaultHost;
@@ -667,7 +684,7 @@ export class Network {
       bytes = encodePacket(packet);
       size = bytes.length;
     }
-    const summary = this.bench ? undefined : this.rel.summarize(packet);
+    const summary = this.summaries ? this.rel.summarize(packet) : undefined;
     let seg = this.spare.pop();
     if (seg) {
       // Bench mode: a delivered segment's record, reused (nothing refers to it any more).
@@ -862,7 +879,7 @@ export class Network {
       from: seg.from.name,
       to: seg.to?.name ?? '?',
       event,
-    } as SegmentTrace;
+    } as BareSegmentTrace & Partial<SegmentTrace>;
     if (extra !== undefined) {
       if ('reason' in extra) e.reason = extra.reason;
       if ('dupOf' in extra) e.dupOf = extra.dupOf;
@@ -870,17 +887,19 @@ export class Network {
     }
     if (seg.why !== undefined) e.why = seg.why;
     if (seg.rexmit !== undefined) e.rexmit = seg.rexmit;
-    const sum = seg.summary!;
-    e.sport = sum.sport;
-    e.dport = sum.dport;
-    e.flags = sum.flags;
-    e.seq = sum.seq;
-    e.ack = sum.ack;
-    e.rseq = sum.rseq;
-    if ('rack' in sum) e.rack = sum.rack;
-    e.len = sum.len;
-    e.win = sum.win;
-    e.options = sum.options;
+    const sum = seg.summary;
+    if (sum !== undefined) {
+      e.sport = sum.sport;
+      e.dport = sum.dport;
+      e.flags = sum.flags;
+      e.seq = sum.seq;
+      e.ack = sum.ack;
+      e.rseq = sum.rseq;
+      if ('rack' in sum) e.rack = sum.rack;
+      e.len = sum.len;
+      e.win = sum.win;
+      e.options = sum.options;
+    }
     if ((event === 'send' || event === 'dup' || event === 'corrupt') && seg.bytes) {
       if (this.rawBytes) e.bytes = seg.bytes;
       else e.hex = toHex(seg.bytes);
@@ -915,7 +934,7 @@ export class Network {
       heldAt: s.heldAt,
       why: s.why,
       rexmit: s.rexmit,
-      summary: s.summary!,
+      ...(s.summary === undefined ? {} : { summary: s.summary }),
     }));
   }
 
@@ -1017,6 +1036,16 @@ export class Network {
 
   /** Calls `fn` synchronously with every trace event from now on; returns an unsubscribe function. */
   subscribe(fn: TraceListener): () => void {
+    if (!this.summaries && !this.bench)
+      throw new Error('this network makes no segment summaries: subscribe with subscribeBare');
+    return this.subscribeBare(fn as BareTraceListener);
+  }
+
+  /**
+   * As `subscribe`, for a listener that also takes segment events without their header summary
+   * (`NetworkOptions.summaries`); with summaries on, it gets the very events `subscribe` gives.
+   */
+  subscribeBare(fn: BareTraceListener): () => void {
     this.listeners.push(fn);
     return () => {
       const i = this.listeners.indexOf(fn);
@@ -1036,8 +1065,9 @@ export class Network {
     this.emit(event);
   }
 
-  private emit(e: TraceEvent): void {
-    if (this.keepTrace) this.traceBuffer.push(e);
+  private emit(e: BareTraceEvent): void {
+    // A network that keeps its trace makes summaries (see the constructor): every event is whole.
+    if (this.keepTrace) this.traceBuffer.push(e as TraceEvent);
     for (const fn of this.listeners) fn(e);
   }
 

@@ -48,7 +48,8 @@ export interface SegmentSummary {
   options: JsonOption[];
 }
 
-export type SegmentTrace = {
+/** A segment event's own fields: which segment, what happened to it, when and why. */
+export interface SegmentHead {
   t: number;
   type: 'segment';
   id: number;
@@ -65,15 +66,36 @@ export type SegmentTrace = {
   why?: SendReason;
   /** On retransmissions: how many times this range had been sent before. */
   rexmit?: number;
-} & SegmentSummary & {
-    /** The IPv4 packet exactly as on the wire (on `send` and `dup` only, and not in bench mode). */
-    hex?: string;
-    /**
-     * The same bytes as they are, instead of `hex`, for a subscriber that asked for them
-     * (`NetworkOptions.rawBytes`); not part of the JSON trace.
-     */
-    bytes?: Uint8Array;
-  };
+}
+
+/** The packet a segment event carries (on `send`, `dup` and `corrupt`). */
+export interface SegmentBytes {
+  /** The IPv4 packet exactly as on the wire (on `send` and `dup` only, and not in bench mode). */
+  hex?: string;
+  /**
+   * The same bytes as they are, instead of `hex`, for a subscriber that asked for them
+   * (`NetworkOptions.rawBytes`); not part of the JSON trace.
+   */
+  bytes?: Uint8Array;
+}
+
+/** A segment event of the trace: its own fields, the header summary, then its bytes. */
+export type SegmentTrace = SegmentHead & SegmentSummary & SegmentBytes;
+
+/**
+ * A segment event without the header summary, as a network built with `summaries: false` emits
+ * it (for a subscriber that needs only what happened to which segment, such as a room without an
+ * exercise: its frames carry the packet's bytes).
+ */
+export type BareSegmentTrace = SegmentHead & SegmentBytes;
+
+/** An event of a network built with `summaries: false` (`Network.subscribeBare`). */
+export type BareTraceEvent = Exclude<TraceEvent, SegmentTrace> | BareSegmentTrace;
+
+/** Whether `e` is a whole trace event (a segment event with its header summary, or any other). */
+export function hasSummary(e: BareTraceEvent): e is TraceEvent {
+  return e.type !== 'segment' || 'sport' in e;
+}
 
 export type TraceEvent =
   | {

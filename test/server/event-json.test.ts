@@ -10,11 +10,11 @@ import { type HistoryEntry, Room } from '../../server/lab/room.ts';
 import { CLASSROOM_LINK, CLASSROOM_TCP } from '../../shared/protocol/defaults.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
 import type { SockCall } from '../../shared/protocol/messages.ts';
-import type { TraceEvent } from '../../shared/sim/trace.ts';
+import type { BareTraceEvent, TraceEvent } from '../../shared/sim/trace.ts';
 import { FakeClock } from '../fake-clock.ts';
 
 /** What `JSON.stringify` makes of a room's event (the room's old way of writing it). */
-function reference(room: number, n: number, e: TraceEvent): string {
+function reference(room: number, n: number, e: BareTraceEvent): string {
   return JSON.stringify({ type: 'room.event', room, n, t: e.t, event: e });
 }
 
@@ -31,7 +31,7 @@ describe('room.event texts', () => {
     let checked = 0;
     let withBytes = 0;
     for (let run = 0; run < 6; run++) {
-      let last: TraceEvent | undefined;
+      let last: BareTraceEvent | undefined;
       const check = (room: Room, entry: HistoryEntry, n: number) => {
         const e = last!;
         if (entry.binary) {

@@ -4,11 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LabError } from '../../server/lab/errors.ts';
-import { Room, type RoomInput } from '../../server/lab/room.ts';
+import { Room, type RoomHooks, type RoomInput } from '../../server/lab/room.ts';
 import { CLASSROOM_LINK, CLASSROOM_TCP } from '../../shared/protocol/defaults.ts';
 import { decodeFrame, type SegmentFrame } from '../../shared/protocol/frame.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
 import type { SockCall } from '../../shared/protocol/messages.ts';
+import { type BareTraceEvent, hasSummary } from '../../shared/sim/trace.ts';
 import { decodePacket } from '../../shared/tcp/codec.ts';
 import { flagNames } from '../../shared/tcp/packet.ts';
 import { FakeClock } from '../fake-clock.ts';
@@ -307,5 +308,67 @@ describe('random classroom chaos (seed 4242)', () => {
       room.dispose();
     }
     expect(refusals).toBeLessThan(50);
+  });
+});
+
+describe('segment summaries (header fields of segment events in onTrace)', () => {
+  /** A room with the classroom defaults (20 % loss) and `hooks`. */
+  function hookedRoom(clock: FakeClock, hooks: RoomHooks): Room {
+    return new Room({
+      id: 7,
+      name: 'R',
+      classCode: 'ABCD',
+      seed: 7,
+      limits: LIMITS,
+      link: { ...CLASSROOM_LINK, loss: 0.2 },
+      tcp: CLASSROOM_TCP,
+      speed: 1,
+      running: true,
+      timers: clock,
+      hooks,
+    });
+  }
+
+  /** A room whose onTrace collects the trace (`summaries`: traceSummaries's answer, if any), run. */
+  function traced(clock: FakeClock, summaries?: boolean) {
+    const trace: BareTraceEvent[] = [];
+    const room = hookedRoom(clock, {
+      onTrace: (_r, e) => trace.push(e),
+      ...(summaries === undefined ? {} : { traceSummaries: () => summaries }),
+    });
+    connectPair(room, clock);
+    call(room, 'A', { op: 'send', fd: 3, data: 'hello' });
+    call(room, 'B', { op: 'send', fd: 4, data: 'world' });
+    clock.advance(20_000);
+    call(room, 'A', { op: 'close', fd: 3 });
+    clock.advance(20_000);
+    return { room, trace };
+  }
+
+  const segments = (t: BareTraceEvent[]) => t.filter((e) => e.type === 'segment');
+
+  it('are made when onTrace wants them (the default), not otherwise; the history is the same', () => {
+    const whole = traced(new FakeClock());
+    const bare = traced(new FakeClock(), false);
+    expect(segments(whole.trace).length).toBeGreaterThan(10);
+    expect(segments(whole.trace).every(hasSummary)).toBe(true);
+    expect(segments(bare.trace).some(hasSummary)).toBe(false);
+    expect(bare.room.history.map((e) => e.data)).toEqual(whole.room.history.map((e) => e.data));
+    expect(traced(new FakeClock(), true).trace).toEqual(whole.trace);
+  });
+
+  it('are asked for again when the room builds its network anew (a reset)', () => {
+    const clock = new FakeClock();
+    let want = false;
+    const trace: BareTraceEvent[] = [];
+    const room = hookedRoom(clock, { onTrace: (_r, e) => trace.push(e), traceSummaries: () => want });
+    connectPair(room, clock);
+    expect(segments(trace).some(hasSummary)).toBe(false);
+    want = true;
+    room.reset();
+    trace.length = 0;
+    connectPair(room, clock);
+    expect(segments(trace).length).toBeGreaterThan(0);
+    expect(segments(trace).every(hasSummary)).toBe(true);
   });
 });

@@ -116,7 +116,7 @@ describe('hold mode', () => {
     net.call('B', { op: 'send', fd: b, data: new Uint8Array(7) });
     net.runUntil(net.now + 150);
     const held = net.held();
-    expect(held.map((h) => [h.id, h.from, h.summary.len])).toEqual([
+    expect(held.map((h) => [h.id, h.from, h.summary?.len])).toEqual([
       [4, 'A', 5],
       [5, 'B', 7],
     ]);
@@ -131,7 +131,7 @@ describe('hold mode', () => {
     expect(segmentEvents(trace, 'release').map((e) => e.id)).toEqual([5]);
     expect(segmentEvents(trace, 'arrive').find((e) => e.id === 5)!.t).toBe(t + 50);
     // A's data was dropped: its retransmission is held in turn, as are B's ACK and the rest.
-    expect(net.held().some((h) => h.from === 'A' && h.summary.len === 5 && h.rexmit === 1)).toBe(true);
+    expect(net.held().some((h) => h.from === 'A' && h.summary?.len === 5 && h.rexmit === 1)).toBe(true);
     expect(() => net.release(4)).toThrow('segment #4 is not held');
   });
 

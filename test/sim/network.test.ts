@@ -3,6 +3,7 @@
  * duplication, reordering, routing, stepping, and the trace's segment fields.
  */
 import { describe, expect, test } from 'vitest';
+import { type BareTraceEvent, hasSummary } from '../../shared/sim/trace.ts';
 import { decodePacket } from '../../shared/tcp/codec.ts';
 import { ADDR_A, ADDR_B, bytes, connectPair, ok, segLine, segmentEvents, sent, twoHosts } from './helpers.ts';
 
@@ -206,5 +207,43 @@ describe('Network: stepping and running', () => {
       ['A>B SYN seq=0 len=0', 5],
       ['B>A RST,ACK seq=0 ack=1 len=0', 55],
     ]);
+  });
+});
+
+describe('Network: segment events without summaries', () => {
+  /** A handshake, data both ways with 20 % loss, a hold and a close: every kind of segment event. */
+  function run(summaries: boolean): BareTraceEvent[] {
+    const events: BareTraceEvent[] = [];
+    const net = twoHosts({ keepTrace: false, summaries, link: { loss: 0.2 } });
+    net.subscribeBare((e) => events.push(e));
+    const { a, b } = connectPair(net);
+    net.call('A', { op: 'send', fd: a, data: bytes('hello') });
+    net.call('B', { op: 'send', fd: b, data: bytes('world!') });
+    net.runUntil(net.now + 30_000);
+    net.setHold(true);
+    net.call('A', { op: 'close', fd: a });
+    net.runUntil(net.now + 100);
+    for (const h of net.held()) net.release(h.id);
+    net.runUntil(net.now + 30_000);
+    return events;
+  }
+
+  test('carry every field but the header summary, with the same network run', () => {
+    const whole = run(true);
+    const bare = run(false);
+    const summaryKeys = ['sport', 'dport', 'flags', 'seq', 'ack', 'rseq', 'rack', 'len', 'win', 'options'];
+    const strip = (e: BareTraceEvent) =>
+      Object.fromEntries(Object.entries(e).filter(([k]) => e.type !== 'segment' || !summaryKeys.includes(k)));
+    expect(whole.some((e) => e.type === 'segment' && e.event === 'drop')).toBe(true);
+    expect(whole.some((e) => e.type === 'segment' && e.event === 'release')).toBe(true);
+    expect(whole.every(hasSummary)).toBe(true);
+    expect(bare.filter((e) => e.type === 'segment').some(hasSummary)).toBe(false);
+    expect(bare).toEqual(whole.map(strip));
+  });
+
+  test('a network without summaries has bare listeners only and keeps no trace', () => {
+    const net = twoHosts({ keepTrace: false, summaries: false });
+    expect(() => net.subscribe(() => {})).toThrow('subscribeBare');
+    expect(() => twoHosts({ summaries: false })).toThrow('keeps no trace');
   });
 });
