@@ -51,7 +51,7 @@ import type { CallRequest, HostEvent } from '../../shared/tcp/types.ts';
 import { toCallRequest } from './calls.ts';
 import { allocWsFrame } from './connection.ts';
 import { LabError, refuse } from './errors.ts';
-import { roomEventJson } from './event-json.ts';
+import { roomEventBytes } from './event-json.ts';
 import { ClassTable, decodeGraph, encodeGraph } from './state-codec.ts';
 
 /** A history entry: the exact bytes every feed receives. */
@@ -866,11 +866,8 @@ export class Room {
           result = `{"ok":true,"value":${JSON.stringify(toWireJson(bytes))}}`;
         }
       }
-      const text = roomEventJson(this.id, n, e, result);
-      const len = Buffer.byteLength(text);
-      const frame = allocWsFrame(len, false);
-      frame.write(text, frame.length - len);
-      entry = { data: frame.subarray(frame.length - len), binary: false, frame };
+      const { data, frame } = roomEventBytes(this.id, n, e, result);
+      entry = { data, binary: false, frame };
     }
     this.entries.push(entry);
     this.opts.hooks?.onEntry?.(this, entry, n);

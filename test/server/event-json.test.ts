@@ -4,8 +4,9 @@
  * parse them. Checked on every event of random rooms, and on events shaped to trip a template.
  */
 import { describe, expect, it } from 'vitest';
+import { wsFrame } from '../../server/lab/connection.ts';
 import { LabError } from '../../server/lab/errors.ts';
-import { roomEventJson } from '../../server/lab/event-json.ts';
+import { roomEventBytes, roomEventJson } from '../../server/lab/event-json.ts';
 import { type HistoryEntry, Room } from '../../server/lab/room.ts';
 import { CLASSROOM_LINK, CLASSROOM_TCP } from '../../shared/protocol/defaults.ts';
 import { LIMITS } from '../../shared/protocol/limits.ts';
@@ -38,6 +39,8 @@ describe('room.event texts', () => {
           expect(e.type).toBe('segment');
           return;
         }
+        // The WebSocket message every feed gets is exactly these bytes, framed.
+        expect(entry.frame?.equals(wsFrame(entry.data, false))).toBe(true);
         const text = entry.data.toString('utf8');
         kinds.set(e.type, (kinds.get(e.type) ?? 0) + 1);
         checked++;
@@ -210,6 +213,11 @@ describe('room.event texts', () => {
       },
       { t: 0, type: 'state', host: 'A', sock: 1, from: 'CLOSED', to: 'LISTEN', cause: 'x'.repeat(100_000) },
     ];
-    for (const [i, e] of odd.entries()) expect(roomEventJson(7, i, e), `event ${i}`).toBe(reference(7, i, e));
+    for (const [i, e] of odd.entries()) {
+      expect(roomEventJson(7, i, e), `event ${i}`).toBe(reference(7, i, e));
+      // Short, 16-bit and 64-bit lengths in the frame header.
+      const { data, frame } = roomEventBytes(7, i, e);
+      expect(frame.equals(wsFrame(data, false)), `frame of event ${i}`).toBe(true);
+    }
   });
 });
