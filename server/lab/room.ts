@@ -417,17 +417,25 @@ export class Room {
   }
 
   private guardTimers(timers: PacerClock<unknown>): PacerClock<unknown> {
+    // The pacer schedules the same tick function every time: it is wrapped once, not per timer.
+    let last: (() => void) | undefined;
+    let guarded: () => void = () => {};
     return {
       now: () => timers.now(),
       cancel: (h) => timers.cancel(h),
-      schedule: (fn, ms) =>
-        timers.schedule(() => {
-          try {
-            fn();
-          } catch (e) {
-            this.crash(e);
-          }
-        }, ms),
+      schedule: (fn, ms) => {
+        if (fn !== last) {
+          last = fn;
+          guarded = () => {
+            try {
+              fn();
+            } catch (e) {
+              this.crash(e);
+            }
+          };
+        }
+        return timers.schedule(guarded, ms);
+      },
     };
   }
 
@@ -439,7 +447,7 @@ export class Room {
       const next = net.nextEventTime();
       if (next === undefined || next > t) break;
       if (n >= max) return false;
-      if (net.step()) this.processed++;
+      if (net.runNext()) this.processed++;
       n++;
     }
     net.runUntil(t);

@@ -341,6 +341,16 @@ export class Network {
     }
   }
 
+  /** As `step`, without describing what it did: true when an event ran, false when idle. */
+  runNext(): boolean {
+    for (;;) {
+      const item = this.queue.pop();
+      if (!item) return false;
+      if (this.isStale(item)) continue;
+      if (this.run(item)) return true;
+    }
+  }
+
   /**
    * Runs up to `max` events (skipping stale timer wake-ups, which do not count) without moving the
    * clock past the last one; returns how many ran. The cheapest way to drive the network event by

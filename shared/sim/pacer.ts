@@ -40,7 +40,9 @@ export class Pacer<H = unknown> {
   private readonly onTick: ((virtualMs: number) => void) | undefined;
   private speedFactor: number;
   private runningFlag = false;
-  private handle: { h: H } | undefined = undefined;
+  /** The armed tick's timer, when `armed` (a handle may be any value, 0 included). */
+  private handle: H | undefined = undefined;
+  private armed = false;
   private realAnchor = 0;
   private virtualAnchor = 0;
 
@@ -152,13 +154,14 @@ export class Pacer<H = unknown> {
   }
 
   private tick = (): void => {
+    this.armed = false;
     this.handle = undefined;
     if (!this.runningFlag) return;
     const reached = this.catchUp();
     this.onTick?.(this.net.now);
     if (!this.runningFlag) return;
     if (reached) this.reschedule();
-    else this.handle = { h: this.clock.schedule(this.tick, 0) };
+    else this.arm(0);
   };
 
   private reschedule(): void {
@@ -169,11 +172,17 @@ export class Pacer<H = unknown> {
       const virtualWait = next - this.target();
       wait = virtualWait <= SNAP_MS ? 0 : Math.min(wait, virtualWait / this.speedFactor);
     }
-    this.handle = { h: this.clock.schedule(this.tick, wait) };
+    this.arm(wait);
+  }
+
+  private arm(ms: number): void {
+    this.handle = this.clock.schedule(this.tick, ms);
+    this.armed = true;
   }
 
   private unschedule(): void {
-    if (this.handle) this.clock.cancel(this.handle.h);
+    if (this.armed) this.clock.cancel(this.handle as H);
+    this.armed = false;
     this.handle = undefined;
   }
 }

@@ -192,7 +192,8 @@ export function bytesToJson(data: Uint8Array): JsonValue {
     }
   }
   const out: { [key: string]: JsonValue } = { bytes: data.length };
-  if (printable) out.text = String.fromCharCode(...shown);
+  // Not `fromCharCode(...shown)`: spreading a typed array walks its iterator, an object per byte.
+  if (printable) out.text = String.fromCharCode.apply(null, shown as unknown as number[]);
   else out.hex = toHex(shown);
   if (data.length > PREVIEW_BYTES) out.truncated = true;
   return out;

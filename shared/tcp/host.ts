@@ -1198,6 +1198,6 @@ function describeBytes(data: Uint8Array): { len: number; text?: string } {
     data.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09);
   if (!printable) return { len: data.length };
   let text = '';
-  for (const b of data) text += String.fromCharCode(b);
+  for (let i = 0; i < data.length; i++) text += String.fromCharCode(data[i]!);
   return { len: data.length, text };
 }

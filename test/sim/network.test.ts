@@ -247,3 +247,21 @@ describe('Network: segment events without summaries', () => {
     expect(() => twoHosts({ summaries: false })).toThrow('keeps no trace');
   });
 });
+
+describe('Network: runNext', () => {
+  test('runs the very events step runs, one per call, and says when it is idle', () => {
+    const drive = (next: (net: ReturnType<typeof twoHosts>) => boolean) => {
+      const net = twoHosts({ link: { loss: 0.2, duplicate: 0.1 } });
+      const { a, b } = connectPair(net);
+      net.call('A', { op: 'send', fd: a, data: bytes('hello') });
+      net.call('B', { op: 'close', fd: b });
+      const times: number[] = [];
+      while (next(net)) times.push(net.now);
+      return { times, trace: net.drainTrace() };
+    };
+    const stepped = drive((net) => net.step() !== undefined);
+    const run = drive((net) => net.runNext());
+    expect(run.times.length).toBeGreaterThan(5);
+    expect(run).toEqual(stepped);
+  });
+});
