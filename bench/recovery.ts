@@ -429,11 +429,11 @@ async function main(): Promise<void> {
       NODE.label.padStart(28) +
       NPM.label.padStart(28),
     row('process start → listening', (r) => r.server.startMs),
-    row("  of which reading the lab back (server's figure)", (r) => r.restoreMs),
+    row("  of which reading the lab back (server's)", (r) => r.restoreMs),
     row('  server CPU time by then', (r) => r.cpuMs),
     row(`process start → all ${ROOMS} rooms live`, (r) => r.liveMs),
-    row("  reading the lab back → every room rebuilt (server's)", (r) => r.rebuiltMs),
-    `  rooms rebuilt from their checkpoint            ${runs.node[0]!.fromCheckpoints} of ${ROOMS}; ` +
+    row("  reading back → every room rebuilt (server's)", (r) => r.rebuiltMs),
+    `  rooms rebuilt from their checkpoint           ${runs.node[0]!.fromCheckpoints} of ${ROOMS}; ` +
       `inputs replayed after them: ${runs.node[0]!.replayed} of ${runs.node[0]!.inputs}`,
     '',
     `  "live": one student per room resumed with their token and received the room's snapshot,`,
