@@ -8,7 +8,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { connect, type Data, drain, type Msg, nextOf, received, request, tokenOf } from '../server/helpers.ts';
+import {
+  connect,
+  type Data,
+  drain,
+  type Msg,
+  nextOf,
+  received,
+  request,
+  tokenOf,
+} from '../server/helpers.ts';
 import { startServer } from '../server-process.ts';
 import { tempDir } from './helpers.ts';
 
