@@ -17,9 +17,10 @@
  * room keeps a few hundred bytes of each. A class may also say which bytes of its array matter
  * (a ring buffer's stale ones do not).
  *
- * Fields are read and written by one generated function per field list (named property accesses,
- * not one keyed access for every class), and instances are rebuilt with their fields in the order
- * they had, so the rebuilt objects of a class share one hidden class (V8) instead of one each.
+ * The fields of a class with more than a few are read and written by one generated function per
+ * field list (named property accesses, not one keyed access for every class); instances are
+ * rebuilt with their fields in the order they had, so the rebuilt objects of a class share one
+ * hidden class (V8) instead of one each.
  */
 
 /**
@@ -475,13 +476,27 @@ function shapeOf(proto: object | null, keys: string[], o: object, cls: string): 
     if (d.get || d.set) throw via(new StateCodecError('cannot keep an accessor'), `.${k}`);
   }
   const joined = keys.length === 0 || keys.some((k) => k.includes('\n')) ? undefined : keys.join('\n');
-  const lines = keys.map((k, i) => `f = ${i}; value(o[${JSON.stringify(k)}]);`);
-  // Generated from field names only, each JSON-quoted: named loads, not one keyed load for all.
-  const body = `let f = -1; try { ${lines.join(' ')} } catch (e) { throw via(e, "." + keys[f]); }`;
-  const write = new Function('keys', 'via', `return (o, value) => { ${body} };`)(
-    keys,
-    via,
-  ) as EncodedShape['write'];
+  let write: EncodedShape['write'];
+  if (keys.length <= SMALL_SHAPE) {
+    write = (o, value) => {
+      const r = o as Record<string, unknown>;
+      for (const k of keys) {
+        try {
+          value(r[k]);
+        } catch (e) {
+          throw via(e, `.${k}`);
+        }
+      }
+    };
+  } else {
+    const lines = keys.map((k, i) => `f = ${i}; value(o[${JSON.stringify(k)}]);`);
+    // Generated from field names only, each JSON-quoted: named loads, not one keyed load for all.
+    const body = `let f = -1; try { ${lines.join(' ')} } catch (e) { throw via(e, "." + keys[f]); }`;
+    write = new Function('keys', 'via', `return (o, value) => { ${body} };`)(
+      keys,
+      via,
+    ) as EncodedShape['write'];
+  }
   const shape: EncodedShape = { keys, joined, write };
   if (list.length < MAX_SHAPES) list.push(shape);
   return shape;
@@ -526,25 +541,56 @@ function factory(names: string | string[]): Factory & { keys: string[] } {
   let f = factories.get(id);
   if (f === undefined) {
     const keys = typeof names === 'string' ? names.split('\n') : names;
-    const make = [
-      'const o = proto === Object.prototype ? {} : Object.create(proto);',
-      ...keys.map((k) =>
-        // An own `__proto__` is a field like any other, not the prototype.
-        k === '__proto__'
-          ? 'Object.defineProperty(o, "__proto__", { value: undefined, writable: true, enumerable: true, configurable: true });'
-          : `o[${JSON.stringify(k)}] = undefined;`,
-      ),
-      'return o;',
-    ].join('\n');
-    const fill = keys.map((k) => `o[${JSON.stringify(k)}] = value();`).join('\n');
-    f = {
-      keys,
-      make: new Function('proto', make) as Factory['make'],
-      fill: new Function('o', 'value', fill) as Factory['fill'],
-    };
+    f = keys.length <= SMALL_SHAPE ? smallFactory(keys) : compiledFactory(keys);
     if (factories.size < MAX_FACTORIES) factories.set(id, f);
   }
   return f;
+}
+
+/** Objects of at most this many fields are made by a loop: compiling a function costs more. */
+const SMALL_SHAPE = 8;
+
+function smallFactory(keys: string[]): Factory & { keys: string[] } {
+  return {
+    keys,
+    make: (proto) => {
+      const o = (proto === Object.prototype ? {} : Object.create(proto)) as Record<string, unknown>;
+      for (const k of keys) {
+        // An own `__proto__` is a field like any other, not the prototype.
+        if (k === '__proto__')
+          Object.defineProperty(o, k, {
+            value: undefined,
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
+        else o[k] = undefined;
+      }
+      return o;
+    },
+    fill: (o, value) => {
+      for (let i = 0; i < keys.length; i++) o[keys[i]!] = value();
+    },
+  };
+}
+
+function compiledFactory(keys: string[]): Factory & { keys: string[] } {
+  const make = [
+    'const o = proto === Object.prototype ? {} : Object.create(proto);',
+    ...keys.map((k) =>
+      // An own `__proto__` is a field like any other, not the prototype.
+      k === '__proto__'
+        ? 'Object.defineProperty(o, "__proto__", { value: undefined, writable: true, enumerable: true, configurable: true });'
+        : `o[${JSON.stringify(k)}] = undefined;`,
+    ),
+    'return o;',
+  ].join('\n');
+  const fill = keys.map((k) => `o[${JSON.stringify(k)}] = value();`).join('\n');
+  return {
+    keys,
+    make: new Function('proto', make) as Factory['make'],
+    fill: new Function('o', 'value', fill) as Factory['fill'],
+  };
 }
 
 /**
