@@ -12,12 +12,16 @@
  *   server. A turn in which a room's clock only ran events writes one small row: its position.
  * - The history itself (each room's new entries as one chunk) and the positions of clocks that
  *   moved without events, once a second: the history is rebuilt by replay to the position, the
- *   stored copy is what the rebuilt one is checked against.
+ *   stored copy is what newcomers get up to a checkpoint, and what the replay after it is checked
+ *   against.
+ * - Room checkpoints (`Room.checkpoint`): a room that moved on gets one once it is quiet, or every
+ *   few seconds while busy, within a small budget of work per look.
  *
- * Restoring: classes, then every room rebuilt by replaying its inputs to its position
- * (`Room.replay`, deterministic) and checked against its stored history byte for byte, then the
- * sessions with their tokens, offline, in their rooms and seats; running clocks start again from
- * where they were.
+ * Restoring: classes, rooms and sessions (with their tokens, offline, in their rooms and seats),
+ * then the server serves while each room is rebuilt, in the background or when first needed
+ * (`Room.defer`): from its checkpoint and the inputs after it, or by replaying every input
+ * (`Room.replay`, deterministic), and checked against its stored history byte for byte; a
+ * running clock starts again from where it was.
  */
 
 import { dirname } from 'node:path';
