@@ -714,6 +714,8 @@ export class Persistence {
     const due: Room[] = [];
     const busy: Room[] = [];
     for (const room of this.lab.rooms.values()) {
+      // A room a restart has not rebuilt yet has not moved since its stored state.
+      if (room.rebuildPending) continue;
       const pos = room.position();
       const c = this.checkpointed.get(room);
       let seen = this.moves.get(room);
