@@ -609,12 +609,27 @@ export class Room {
    */
   replay(inputs: readonly RoomInput[], until: { at: number; seq: number }): void {
     this.deferred = undefined;
+    this.rebuildFrom(() => this.build(), inputs, 0, until);
+  }
+
+  /**
+   * Rebuilds the room: `start` gives it its network (a fresh one, or a checkpoint's) with the
+   * clock held, then the inputs from `from` on are replayed, each after exactly the events that
+   * ran before it live, and the network is run to `until`; the clock runs again if it was.
+   */
+  private rebuildFrom(
+    start: () => void,
+    inputs: readonly RoomInput[],
+    from: number,
+    until: { at: number; seq: number },
+  ): void {
     this.pacer.dispose();
     this.resetState();
     const wantRunning = this.wantRunning;
     this.wantRunning = false;
-    this.build();
-    for (const input of inputs) {
+    start();
+    for (let i = from; i < inputs.length; i++) {
+      const input = inputs[i]!;
       this.runTo(input);
       this.applyInput(input);
       this.inputList.push(input);
@@ -676,31 +691,20 @@ export class Room {
     ) as CheckpointState;
     if (!(state.net instanceof Network) || state.processed !== cp.seq || state.net.now !== cp.at)
       throw new Error(`checkpoint of room ${this.id} is not a room's`);
-    this.pacer.dispose();
-    this.resetState();
-    const wantRunning = this.wantRunning;
-    this.wantRunning = false;
-    this.net = state.net;
-    this.processed = state.processed;
-    this.labels = state.labels;
-    this.nextRuleId = state.nextRuleId;
-    this.bytes = state.bytes;
-    this.returns = state.returns;
-    this.holdOn = state.holdOn;
-    this.entries = history;
-    this.inputList = inputs.slice(0, cp.inputs);
-    this.buildPacer();
-    this.opts.hooks?.restoreCheckpoint?.(this, state.extras);
-    for (let i = cp.inputs; i < inputs.length; i++) {
-      const input = inputs[i]!;
-      this.runTo(input);
-      this.applyInput(input);
-      this.inputList.push(input);
-    }
-    this.runTo(until);
-    this.wantRunning = wantRunning;
-    this.checkFull();
-    if (this.wantRunning && !this.full) this.pacer.resume();
+    const start = () => {
+      this.net = state.net;
+      this.processed = state.processed;
+      this.labels = state.labels;
+      this.nextRuleId = state.nextRuleId;
+      this.bytes = state.bytes;
+      this.returns = state.returns;
+      this.holdOn = state.holdOn;
+      this.entries = history;
+      this.inputList = inputs.slice(0, cp.inputs);
+      this.buildPacer();
+      this.opts.hooks?.restoreCheckpoint?.(this, state.extras);
+    };
+    this.rebuildFrom(start, inputs, cp.inputs, until);
   }
 
   private runTo(pos: { at: number; seq: number }): void {
