@@ -23,6 +23,8 @@
  * hidden class (V8) instead of one each.
  */
 
+import { ByteWriter } from '../../shared/capture/bytes.ts';
+
 /**
  * Where an object's array holds the bytes that matter ([start, end) pairs of indexes into
  * `ring`): a ring buffer's stale bytes need not be written (they come back as zeros).
@@ -120,60 +122,6 @@ const VIEW_KINDS = new Map<object, number>([
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-class Writer {
-  buf = new Uint8Array(4096);
-  view = new DataView(this.buf.buffer);
-  pos = 0;
-
-  reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.pos + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  byte(b: number): void {
-    this.reserve(1);
-    this.buf[this.pos++] = b;
-  }
-
-  /** An unsigned integer below 2^53, seven bits a byte. */
-  uint(n: number): void {
-    this.reserve(8);
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  /** A fixed-width u32, so it can be patched (`u32At`). */
-  u32(n: number): void {
-    this.reserve(4);
-    this.view.setUint32(this.pos, n, true);
-    this.pos += 4;
-  }
-
-  u32At(at: number, n: number): void {
-    this.view.setUint32(at, n, true);
-  }
-
-  float(x: number): void {
-    this.reserve(8);
-    this.view.setFloat64(this.pos, x, true);
-    this.pos += 8;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-}
-
 interface BufferUse {
   index: number;
   /** Where its size is written (patched once every view of it is known). */
@@ -195,7 +143,7 @@ export function encodeGraph(
   classes: ClassTable,
   functions: ReadonlyMap<unknown, string> = new Map(),
 ): Uint8Array {
-  const w = new Writer();
+  const w = new ByteWriter(4096);
   const seen = new Map<object, number>();
   const strings = new Map<string, number>();
   const shapeIds = new Map<EncodedShape, number>();
@@ -206,36 +154,35 @@ export function encodeGraph(
   const string = (s: string) => {
     const i = strings.get(s);
     if (i !== undefined) {
-      w.byte(T_STRING_AGAIN);
-      w.uint(i);
+      w.u8(T_STRING_AGAIN);
+      w.varuint(i);
       return;
     }
     strings.set(s, strings.size);
-    w.byte(T_STRING);
+    w.u8(T_STRING);
     // Most strings are short ASCII (field names, states): written as they are.
     const n = s.length;
     let ascii = n < 128;
     for (let j = 0; ascii && j < n; j++) if (s.charCodeAt(j) >= 0x80) ascii = false;
     if (ascii) {
-      w.reserve(n + 1);
-      w.buf[w.pos++] = n;
-      for (let j = 0; j < n; j++) w.buf[w.pos++] = s.charCodeAt(j);
+      w.u8(n);
+      for (let j = 0; j < n; j++) w.u8(s.charCodeAt(j));
       return;
     }
     const b = encoder.encode(s);
-    w.uint(b.length);
-    w.bytes(b);
+    w.varuint(b.length);
+    w.raw(b);
   };
 
   const useBuffer = (b: ArrayBufferLike): BufferUse => {
     let use = buffers.get(b);
     if (use) {
-      w.byte(T_REF);
-      w.uint(use.index);
+      w.u8(T_REF);
+      w.varuint(use.index);
       return use;
     }
-    w.byte(T_BUFFER);
-    use = { index: seen.size, sizeAt: w.pos, spans: [], data: [], views: [] };
+    w.u8(T_BUFFER);
+    use = { index: seen.size, sizeAt: w.length, spans: [], data: [], views: [] };
     w.u32(0);
     seen.set(b, use.index);
     buffers.set(b, use);
@@ -245,18 +192,18 @@ export function encodeGraph(
   const value = (v: unknown): void => {
     switch (typeof v) {
       case 'undefined':
-        w.byte(T_UNDEFINED);
+        w.u8(T_UNDEFINED);
         return;
       case 'boolean':
-        w.byte(v ? T_TRUE : T_FALSE);
+        w.u8(v ? T_TRUE : T_FALSE);
         return;
       case 'number':
         if (Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER && !Object.is(v, -0)) {
-          w.byte(T_INT);
-          w.uint(v);
+          w.u8(T_INT);
+          w.varuint(v);
         } else {
-          w.byte(T_FLOAT);
-          w.float(v);
+          w.u8(T_FLOAT);
+          w.f64(v);
         }
         return;
       case 'string':
@@ -266,7 +213,7 @@ export function encodeGraph(
         const name = functions.get(v);
         if (name === undefined)
           throw new StateCodecError(`cannot keep the function ${v.name || '(anonymous)'}`);
-        w.byte(T_FUNCTION);
+        w.u8(T_FUNCTION);
         string(name);
         return;
       }
@@ -276,13 +223,13 @@ export function encodeGraph(
         throw new StateCodecError(`cannot keep a ${typeof v}`);
     }
     if (v === null) {
-      w.byte(T_NULL);
+      w.u8(T_NULL);
       return;
     }
     const again = seen.get(v);
     if (again !== undefined) {
-      w.byte(T_REF);
-      w.uint(again);
+      w.u8(T_REF);
+      w.varuint(again);
       return;
     }
     if (v instanceof ArrayBuffer) {
@@ -295,8 +242,8 @@ export function encodeGraph(
       const kind = VIEW_KINDS.get(Object.getPrototypeOf(v) as object);
       if (kind === undefined) throw new StateCodecError(`cannot keep a ${v.constructor.name}`);
       const elements = (v as unknown as { length: number }).length;
-      w.byte(T_VIEW);
-      w.byte(kind);
+      w.u8(T_VIEW);
+      w.u8(kind);
       // The buffer first: the view's index follows it, as decoding makes them in that order.
       const use = useBuffer(v.buffer);
       const start = v.byteOffset;
@@ -306,17 +253,17 @@ export function encodeGraph(
       if (live === undefined) use.data.push(start, end);
       else for (const x of live) use.data.push(start + x);
       seen.set(v, seen.size);
-      use.views.push(w.pos, start);
+      use.views.push(w.length, start);
       w.u32(0);
-      w.uint(elements);
+      w.varuint(elements);
       return;
     }
     seen.set(v, seen.size);
     const proto = Object.getPrototypeOf(v) as object | null;
     if (Array.isArray(v)) {
       if (proto !== Array.prototype) throw new StateCodecError('cannot keep an array subclass');
-      w.byte(Object.isFrozen(v) ? T_FROZEN_ARRAY : T_ARRAY);
-      w.uint(v.length);
+      w.u8(Object.isFrozen(v) ? T_FROZEN_ARRAY : T_ARRAY);
+      w.varuint(v.length);
       for (let i = 0; i < v.length; i++) {
         if (!(i in v)) throw new StateCodecError('cannot keep an array with holes');
         try {
@@ -329,8 +276,8 @@ export function encodeGraph(
     }
     if (proto === Map.prototype) {
       const m = v as Map<unknown, unknown>;
-      w.byte(T_MAP);
-      w.uint(m.size);
+      w.u8(T_MAP);
+      w.varuint(m.size);
       for (const [k, x] of m) {
         try {
           value(k);
@@ -343,8 +290,8 @@ export function encodeGraph(
     }
     if (proto === Set.prototype) {
       const s = v as Set<unknown>;
-      w.byte(T_SET);
-      w.uint(s.size);
+      w.u8(T_SET);
+      w.varuint(s.size);
       for (const x of s) {
         try {
           value(x);
@@ -372,19 +319,19 @@ export function encodeGraph(
     }
     const keys = Object.keys(v);
     const shape = shapeOf(proto, keys, v as object, cls);
-    w.byte(Object.isFrozen(v) ? T_FROZEN_OBJECT : T_OBJECT);
+    w.u8(Object.isFrozen(v) ? T_FROZEN_OBJECT : T_OBJECT);
     let id = shapeIds.get(shape);
     if (id === undefined) {
       id = shapeIds.size;
       shapeIds.set(shape, id);
-      w.uint(id);
+      w.varuint(id);
       string(cls);
       // The field names as one string when they can be (one string to read back, not dozens).
-      w.uint(keys.length * 2 + (shape.joined === undefined ? 0 : 1));
+      w.varuint(keys.length * 2 + (shape.joined === undefined ? 0 : 1));
       if (shape.joined !== undefined) string(shape.joined);
       else for (const k of keys) string(k);
     } else {
-      w.uint(id);
+      w.varuint(id);
     }
     shape.write(v, value);
   };
@@ -402,22 +349,23 @@ export function encodeGraph(
   for (const use of buffers.values()) {
     const layout = lay(mergeRanges(use.spans));
     layouts.set(use, layout);
-    w.u32At(use.sizeAt, layout.size);
-    for (let i = 0; i < use.views.length; i += 2) w.u32At(use.views[i]!, packed(layout, use.views[i + 1]!));
+    w.patchU32(use.sizeAt, layout.size);
+    for (let i = 0; i < use.views.length; i += 2)
+      w.patchU32(use.views[i]!, packed(layout, use.views[i + 1]!));
   }
   for (const [b, use] of buffers) {
     const layout = layouts.get(use)!;
     const r = mergeRanges(use.data);
-    w.uint(r.length / 2);
+    w.varuint(r.length / 2);
     const all = new Uint8Array(b as ArrayBuffer);
     for (let i = 0; i < r.length; i += 2) {
       // Each data range lies within one span (data are the bytes of views that span them).
-      w.uint(packed(layout, r[i]!));
-      w.uint(r[i + 1]! - r[i]!);
-      w.bytes(all.subarray(r[i]!, r[i + 1]!));
+      w.varuint(packed(layout, r[i]!));
+      w.varuint(r[i + 1]! - r[i]!);
+      w.raw(all.subarray(r[i]!, r[i + 1]!));
     }
   }
-  return w.buf.slice(0, w.pos);
+  return w.bytes();
 }
 
 /** A buffer's spans laid end to end: [start, end, packed start] triples, and the new size. */

@@ -1,6 +1,7 @@
 /**
- * Little helpers the capture writers share: a growable little-endian byte writer, UTF-8 without
- * TextEncoder (shared/ targets plain ES2022), hex decoding, and timestamps as bigint nanoseconds.
+ * Little helpers the capture writers share (and the server's room checkpoints, for the byte
+ * writer): a growable little-endian byte writer, UTF-8 without TextEncoder (shared/ targets plain
+ * ES2022), hex decoding, and timestamps as bigint nanoseconds.
  */
 
 /** Appends little-endian integers and raw bytes; `bytes()` returns exactly what was written. */
@@ -52,6 +53,24 @@ export class ByteWriter {
     this.room(4);
     this.view.setInt32(this.len, v, true);
     this.len += 4;
+    return this;
+  }
+
+  f64(v: number): this {
+    this.room(8);
+    this.view.setFloat64(this.len, v, true);
+    this.len += 8;
+    return this;
+  }
+
+  /** An unsigned integer below 2^53, seven bits a byte, low bits first. */
+  varuint(v: number): this {
+    this.room(8);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
     return this;
   }
 
