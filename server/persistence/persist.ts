@@ -983,23 +983,44 @@ export function encodeEntries(history: readonly HistoryEntry[], from: number, to
   return out;
 }
 
-/** The first `count` stored history entries, as entries (their bytes in place in the chunks). */
-function storedEntries(rows: Row[], count: number): HistoryEntry[] {
-  const out: HistoryEntry[] = [];
+/**
+ * Walks stored history chunks entry by entry, checking that they follow each other and hold the
+ * entries they say: `visit(n, binary, blob, start, end)` for each (its bytes are
+ * `blob[start, end)`), until it returns false. Returns how many entries it visited.
+ */
+function eachStored(
+  rows: Row[],
+  visit: (n: number, binary: boolean, blob: Buffer, start: number, end: number) => boolean,
+): number {
+  let n = 0;
   for (const row of rows) {
-    if (out.length === count) break;
-    if (Number(row.first_n) !== out.length) throw new Error('stored history chunks do not follow each other');
+    if (Number(row.first_n) !== n) throw new Error('stored history chunks do not follow each other');
     const blob = row.data as Buffer;
+    const first = n;
     let o = 0;
-    while (o < blob.length && out.length < count) {
+    while (o < blob.length) {
       if (o + 5 > blob.length) throw new Error('a stored history chunk is truncated');
       const len = blob.readUInt32BE(o + 1);
       const end = o + 5 + len;
       if (end > blob.length) throw new Error('a stored history chunk is truncated');
-      out.push({ data: blob.subarray(o + 5, end), binary: blob[o] === 1 });
+      const more = visit(n, blob[o] === 1, blob, o + 5, end);
       o = end;
+      n++;
+      if (!more) return n;
     }
+    if (n - first !== Number(row.count)) throw new Error('a stored history chunk has the wrong count');
   }
+  return n;
+}
+
+/** The first `count` stored history entries, as entries (their bytes in place in the chunks). */
+function storedEntries(rows: Row[], count: number): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  if (count > 0)
+    eachStored(rows, (_, binary, blob, start, end) => {
+      out.push({ data: blob.subarray(start, end), binary });
+      return out.length < count;
+    });
   if (out.length !== count)
     throw new Error(`the checkpoint needs ${count} history entries, ${out.length} are stored`);
   return out;
@@ -1014,32 +1035,19 @@ function checkStored(
   rows: Row[],
   rebuilt: readonly HistoryEntry[],
 ): { count: number; differs: number | undefined } {
-  let n = 0;
   let differs: number | undefined;
-  for (const row of rows) {
-    if (Number(row.first_n) !== n) throw new Error('stored history chunks do not follow each other');
-    const blob = row.data as Buffer;
-    const first = n;
-    let o = 0;
-    while (o < blob.length) {
-      if (o + 5 > blob.length) throw new Error('a stored history chunk is truncated');
-      const len = blob.readUInt32BE(o + 1);
-      const end = o + 5 + len;
-      if (end > blob.length) throw new Error('a stored history chunk is truncated');
-      if (differs === undefined) {
-        const e = rebuilt[n];
-        if (
-          !e ||
-          e.binary !== (blob[o] === 1) ||
-          e.data.length !== len ||
-          e.data.compare(blob, o + 5, end) !== 0
-        )
-          differs = n;
-      }
-      o = end;
-      n++;
+  const count = eachStored(rows, (n, binary, blob, start, end) => {
+    if (differs === undefined) {
+      const e = rebuilt[n];
+      if (
+        !e ||
+        e.binary !== binary ||
+        e.data.length !== end - start ||
+        e.data.compare(blob, start, end) !== 0
+      )
+        differs = n;
     }
-    if (n - first !== Number(row.count)) throw new Error('a stored history chunk has the wrong count');
-  }
-  return { count: n, differs };
+    return true;
+  });
+  return { count, differs };
 }
