@@ -410,27 +410,35 @@ describe('checkpoints', () => {
   });
 });
 
+/**
+ * A room of a new class on the exercise "lose-first": B listens and accepts, A connects, and a
+ * second later closes (its FIN is the one the exercise drops).
+ */
+async function loseFirst(app: FastifyInstance, clock: FakeClock) {
+  const room = app.lab.createRoom(app.lab.createClass('C'));
+  await new Promise((r) => setImmediate(r)); // the room is stored as it was created
+  app.exercises.assignRoom(room, 'lose-first');
+  const call = (host: 'A' | 'B', c: Record<string, unknown>) =>
+    room.input({ kind: 'call', host, call: c as never });
+  call('B', { op: 'socket' });
+  call('B', { op: 'bind', fd: 3, port: 80 });
+  call('B', { op: 'listen', fd: 3 });
+  call('B', { op: 'accept', fd: 3 });
+  call('A', { op: 'socket' });
+  call('A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
+  clock.advance(1000);
+  call('A', { op: 'close', fd: 3 });
+  return { room, call };
+}
+
 describe('an exercise in a room', () => {
   it('comes back with the endpoint settings it gave the room, and the same progress', async () => {
     const dir = tempDir();
     const clock = new FakeClock();
     const { app } = await start(dir, clock);
-    const k = app.lab.createClass('C');
-    const room = app.lab.createRoom(k);
-    await new Promise((r) => setImmediate(r)); // the room is stored as it was created
-    // The exercise sets the endpoints' engine settings (MSL 2 s) and resets the room with them.
-    app.exercises.assignRoom(room, 'lose-first');
+    const { room } = await loseFirst(app, clock);
+    // The exercise set the endpoints' engine settings (MSL 2 s) and reset the room with them.
     expect(room.hostConfig('A')).toMatchObject({ mslMs: 2000 });
-    const call = (host: 'A' | 'B', c: Record<string, unknown>) =>
-      room.input({ kind: 'call', host, call: c as never });
-    call('B', { op: 'socket' });
-    call('B', { op: 'bind', fd: 3, port: 80 });
-    call('B', { op: 'listen', fd: 3 });
-    call('B', { op: 'accept', fd: 3 });
-    call('A', { op: 'socket' });
-    call('A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
-    clock.advance(1000);
-    call('A', { op: 'close', fd: 3 });
     clock.advance(10_000);
     const goals = (r: typeof room) => JSON.stringify(app2Exercises(r).exercise?.progress.goals);
     let app2Exercises = (r: typeof room) => app.exercises.recompute(r);
@@ -532,20 +540,7 @@ describe('an exercise in a room rebuilt from its checkpoint', () => {
     const dir = tempDir();
     const clock = new FakeClock();
     const { app } = await start(dir, clock);
-    const k = app.lab.createClass('C');
-    const room = app.lab.createRoom(k);
-    await new Promise((r) => setImmediate(r));
-    app.exercises.assignRoom(room, 'lose-first');
-    const call = (host: 'A' | 'B', c: Record<string, unknown>) =>
-      room.input({ kind: 'call', host, call: c as never });
-    call('B', { op: 'socket' });
-    call('B', { op: 'bind', fd: 3, port: 80 });
-    call('B', { op: 'listen', fd: 3 });
-    call('B', { op: 'accept', fd: 3 });
-    call('A', { op: 'socket' });
-    call('A', { op: 'connect', fd: 3, addr: '10.0.0.2', port: 80 });
-    clock.advance(1000);
-    call('A', { op: 'close', fd: 3 });
+    const { room, call } = await loseFirst(app, clock);
     clock.advance(20);
     // A's FIN is lost before the checkpoint; its retransmission and the rest come after it.
     await checkpointsWritten(app, 1);
