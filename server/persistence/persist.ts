@@ -1029,7 +1029,8 @@ function storedEntries(rows: Row[], count: number): HistoryEntry[] {
 /**
  * Checks stored history chunks against the rebuilt history, byte for byte, in place (no copy of
  * the stored entries): how many entries are stored, and the first that differs from the rebuilt
- * one (or that the rebuilt history lacks), undefined when all are equal.
+ * one (or that the rebuilt history lacks), undefined when all are equal. Entries a room rebuilt
+ * from its checkpoint took from the stored chunks are views of those very bytes: not compared.
  */
 function checkStored(
   rows: Row[],
@@ -1039,11 +1040,14 @@ function checkStored(
   const count = eachStored(rows, (n, binary, blob, start, end) => {
     if (differs === undefined) {
       const e = rebuilt[n];
+      // Entries a checkpoint's room took from the stored chunks are those very bytes.
+      const same =
+        e !== undefined && e.data.buffer === blob.buffer && e.data.byteOffset === blob.byteOffset + start;
       if (
         !e ||
         e.binary !== binary ||
         e.data.length !== end - start ||
-        e.data.compare(blob, start, end) !== 0
+        (!same && e.data.compare(blob, start, end) !== 0)
       )
         differs = n;
     }
