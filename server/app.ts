@@ -2,8 +2,10 @@
  * `buildApp(opts)`: the whole lab server as a Fastify instance that never listens. `main.ts` is
  * the only file that calls `listen`; tests use `inject()` or listen on an ephemeral port.
  */
+
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
 import { schemaError } from '../shared/protocol/validate.ts';
 import { type BuildOptions as BaseBuildOptions, resolveConfig } from './config.ts';
@@ -28,11 +30,12 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
   });
   // Route params, queries and bodies are checked against their TypeBox schemas with TypeBox's own
   // compiler, as WebSocket messages are: refused, never coerced. (Ajv compiled the same schemas
-  // in ~80 ms at every start, a restart's time.)
+  // in ~80 ms at every start, a restart's time.) Each is compiled at its route's first request.
   app.setValidatorCompiler(({ schema }) => {
-    const check = TypeCompiler.Compile(schema as TSchema);
+    let check: TypeCheck<TSchema> | undefined;
     // Fastify's contract: false, with Ajv-shaped `errors` that its error formatter words.
     const validate = (data: unknown) => {
+      check ??= TypeCompiler.Compile(schema as TSchema);
       const bad = schemaError(check, data);
       validate.errors = bad
         ? [{ keyword: 'typebox', schemaPath: '', params: {}, instancePath: bad.path, message: bad.detail }]
@@ -41,6 +44,16 @@ export async function buildApp(opts: BuildOptions = {}): Promise<FastifyInstance
     };
     validate.errors = null as FastifySchemaValidationError[] | null;
     return validate;
+  });
+  // Response schemas, Fastify's own serializer, built at the route's first response: building
+  // them (and the Ajv that fast-json-stringify brings) was ~25 ms of every start.
+  const serializers = SerializerSelector()(undefined, {});
+  app.setSerializerCompiler((route) => {
+    let serialize: ((data: unknown) => string) | undefined;
+    return (data) => {
+      serialize ??= serializers({ ...route, httpStatus: route.httpStatus ?? '200' });
+      return serialize(data);
+    };
   });
   // Persistence (docs/persistence.md): a file it cannot use stops the start here, naming it.
   const persistence = config.dataDir === undefined ? undefined : Persistence.open(config.dataDir, app.log);

@@ -23,24 +23,45 @@ export interface ParseError {
 
 export type ParseResult = { ok: true; msg: ClientMessage } | { ok: false; error: ParseError };
 
-const checkers = new Map<string, TypeCheck<TObject>>(
-  Object.entries(CLIENT_SCHEMAS).map(([type, schema]) => [type, TypeCompiler.Compile(schema as TObject)]),
-);
+/**
+ * Compiled schemas by name, each compiled when first needed: compiling all of them took a
+ * noticeable part of a server's start, and most starts see only a few kinds of message soon.
+ */
+class Checkers {
+  private readonly compiled = new Map<string, TypeCheck<TObject>>();
+  constructor(private readonly schemas: Readonly<Record<string, TSchema>>) {}
 
-const callCheckers = new Map<string, TypeCheck<TObject>>(
-  Object.entries(CALL_SCHEMAS).map(([op, schema]) => [op, TypeCompiler.Compile(schema as TObject)]),
-);
+  has(name: string): boolean {
+    return Object.hasOwn(this.schemas, name);
+  }
+
+  get(name: string): TypeCheck<TObject> | undefined {
+    let check = this.compiled.get(name);
+    if (check === undefined && this.has(name)) {
+      check = TypeCompiler.Compile(this.schemas[name] as TObject);
+      this.compiled.set(name, check);
+    }
+    return check;
+  }
+
+  names(): string[] {
+    return Object.keys(this.schemas);
+  }
+}
+
+const checkers = new Checkers(CLIENT_SCHEMAS);
+const callCheckers = new Checkers(CALL_SCHEMAS);
 
 /**
  * `sock.call` without its call (any value there): once the call has passed its op's own schema,
  * the rest is checked with this, not the whole message again through the union of every op.
  */
-const sockCallEnvelope = TypeCompiler.Compile(
-  Type.Object(
+const sockCallEnvelope = new Checkers({
+  'sock.call': Type.Object(
     { ...(CLIENT_SCHEMAS['sock.call'] as TObject).properties, call: Type.Unknown() },
     { additionalProperties: false },
   ),
-);
+});
 
 export function isClientType(type: string): type is ClientType {
   return checkers.has(type);
@@ -84,7 +105,7 @@ export function validateClientMessage(value: unknown): ParseResult {
       const op = (call as Record<string, unknown>).op;
       const callCheck = typeof op === 'string' ? callCheckers.get(op) : undefined;
       if (!callCheck) {
-        const known = [...callCheckers.keys()].join(', ');
+        const known = callCheckers.names().join(', ');
         return fail(
           'TCPLAB_INVALID',
           `sock.call: field /call/op must be one of ${known}, got ${describe(op)}`,
@@ -94,7 +115,7 @@ export function validateClientMessage(value: unknown): ParseResult {
       }
       const bad = firstError(`sock.call ${op}`, callCheck, call, '/call');
       if (bad) return fail('TCPLAB_INVALID', bad.message, re, bad.path);
-      if (sockCallEnvelope.Check(value)) return { ok: true, msg: value as ClientMessage };
+      if (sockCallEnvelope.get('sock.call')!.Check(value)) return { ok: true, msg: value as ClientMessage };
       // Else the whole schema below names the problem, as for any message.
     }
   }
