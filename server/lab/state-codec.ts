@@ -469,7 +469,7 @@ function mergeRanges(ranges: number[]): number[] {
 }
 
 interface Factory {
-  /** An object with the fields (all undefined), by named stores. */
+  /** The object, before its fields are read (they may lead back to it). */
   make: (proto: object | null) => Record<string, unknown>;
   /** Sets each field to the next `value()`, in order. */
   fill: (o: Record<string, unknown>, value: () => unknown) => void;
@@ -499,26 +499,26 @@ function factory(names: string | string[]): Factory & { keys: string[] } {
 const SMALL_SHAPE = 8;
 
 function smallFactory(keys: string[]): Factory & { keys: string[] } {
+  // The fields are added by `fill`, in order: one keyed store each (every object of the field
+  // list goes through the same hidden classes). An own `__proto__` is a field like any other, not
+  // the prototype.
+  const plain = !keys.includes('__proto__');
   return {
     keys,
-    make: (proto) => {
-      const o = (proto === Object.prototype ? {} : Object.create(proto)) as Record<string, unknown>;
-      for (const k of keys) {
-        // An own `__proto__` is a field like any other, not the prototype.
-        if (k === '__proto__')
-          Object.defineProperty(o, k, {
-            value: undefined,
-            writable: true,
-            enumerable: true,
-            configurable: true,
-          });
-        else o[k] = undefined;
-      }
-      return o;
-    },
-    fill: (o, value) => {
-      for (let i = 0; i < keys.length; i++) o[keys[i]!] = value();
-    },
+    make: (proto) => (proto === Object.prototype ? {} : Object.create(proto)) as Record<string, unknown>,
+    fill: plain
+      ? (o, value) => {
+          for (let i = 0; i < keys.length; i++) o[keys[i]!] = value();
+        }
+      : (o, value) => {
+          for (const k of keys)
+            Object.defineProperty(o, k, {
+              value: value(),
+              writable: true,
+              enumerable: true,
+              configurable: true,
+            });
+        },
   };
 }
 
@@ -742,7 +742,7 @@ export function decodeGraph(
             for (let i = n / 2; i > 0; i--) keys.push(str());
             made = factory(keys);
           }
-          shape = { proto, ...made };
+          shape = { proto, keys: made.keys, make: made.make, fill: made.fill };
           shapes.push(shape);
         }
         // The object exists before its fields, which may lead back to it.

@@ -175,6 +175,25 @@ describe('state codec', () => {
     );
   });
 
+  it('keeps the order of fields, and an own __proto__ as a field, in small and large objects', () => {
+    for (const n of [3, 20]) {
+      const o: Record<string, unknown> = {};
+      for (let i = n; i > 0; i--) o[`f${i}`] = i;
+      Object.defineProperty(o, '__proto__', {
+        value: { x: 1 },
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+      o.last = 'z';
+      const back = roundTrip([o, o])[0] as Record<string, unknown>;
+      expect(Object.keys(back)).toEqual(Object.keys(o));
+      expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+      expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toEqual({ x: 1 });
+      expect(JSON.stringify(back)).toBe(JSON.stringify(o));
+    }
+  });
+
   it('round-trips any JSON-like value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
