@@ -25,6 +25,7 @@
  */
 
 import { dirname } from 'node:path';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import type { ClockPolicy, Role, Seat } from '../../shared/protocol/messages.ts';
 import type { ExerciseState, ExerciseStore } from '../exercises/store.ts';
 import type { Lab, LabClass, LabHooks } from '../lab/lab.ts';
@@ -114,6 +115,12 @@ export const CHECKPOINT_EVERY_MS = 250;
 export const CHECKPOINT_BUDGET_MS = 50;
 /** A room busy all along gets a checkpoint this often (ms); a quiet one as soon as it is quiet. */
 export const CHECKPOINT_BUSY_MS = 5000;
+/**
+ * While the server's event loop was busier than this since the last look (the share of the time
+ * it ran), quiet rooms wait too, until it calms down or for `CHECKPOINT_BUSY_MS`: a server catching
+ * up (a class coming back after a restart, a burst) is not slowed by checkpoints that can wait.
+ */
+export const CHECKPOINT_BUSY_LOOP = 0.8;
 /** How long the background rebuild of restored rooms runs before it lets other work in (ms). */
 export const REBUILD_SLICE_MS = 5;
 
@@ -703,12 +710,13 @@ export class Persistence {
 
   /**
    * Checkpoints (`Room.checkpoint`) of the rooms that moved on since theirs: first those that
-   * have been quiet since the last look (people reading, thinking), then those busy for
-   * `CHECKPOINT_BUSY_MS` without one, for at most `budgetMs` of making them; the rest wait for the
-   * next look. A checkpoint stands on the inputs and history before it: the room's history not
-   * stored yet is written with it, in the same transaction.
+   * have been quiet since the last look (people reading, thinking; not while the server is busy:
+   * `which` is 'overdue'), then those busy for `CHECKPOINT_BUSY_MS` without one, for at most
+   * `budgetMs` of making them; the rest wait for the next look. With 'all', every room that moved
+   * on. A checkpoint stands on the inputs and history before it: the room's history not stored yet
+   * is written with it, in the same transaction.
    */
-  private writeCheckpoints(budgetMs: number, all = false): void {
+  private writeCheckpoints(budgetMs: number, which: 'due' | 'overdue' | 'all'): void {
     if (!this.lab || this.closed) return;
     const now = performance.now();
     const due: Room[] = [];
@@ -727,7 +735,7 @@ export class Persistence {
       }
       if (c && c.epoch === room.epoch && c.inputs === room.inputs.length && c.seq === pos.seq) continue;
       if (room.broken) continue;
-      if (all || !moved) due.push(room);
+      if (which === 'all' || (which === 'due' && !moved)) due.push(room);
       else if (now - (c?.at ?? seen!.since) >= CHECKPOINT_BUSY_MS) busy.push(room);
     }
     if (due.length + busy.length === 0) return;
@@ -896,10 +904,14 @@ export class Persistence {
       this.writeHistories();
     }, HISTORY_EVERY_MS);
     this.timer.unref();
-    this.checkpointTimer = setInterval(
-      () => this.writeCheckpoints(CHECKPOINT_BUDGET_MS),
-      CHECKPOINT_EVERY_MS,
-    );
+    const utilization = nodePerformance.eventLoopUtilization;
+    let loop = utilization();
+    this.checkpointTimer = setInterval(() => {
+      const was = loop;
+      loop = utilization();
+      const busy = utilization(loop, was).utilization > CHECKPOINT_BUSY_LOOP;
+      this.writeCheckpoints(CHECKPOINT_BUDGET_MS, busy ? 'overdue' : 'due');
+    }, CHECKPOINT_EVERY_MS);
     this.checkpointTimer.unref();
     if (this.pending.size > 0) setImmediate(this.rebuildRooms);
   }
@@ -934,7 +946,7 @@ export class Persistence {
     this.flush();
     this.writeHistories();
     // Every room's checkpoint, so the next start replays nothing.
-    this.writeCheckpoints(Number.POSITIVE_INFINITY, true);
+    this.writeCheckpoints(Number.POSITIVE_INFINITY, 'all');
     this.closed = true;
     this.db.close();
   }
