@@ -19,7 +19,8 @@
  *    of the folder as the first kill left it.
  *
  * Target: every room live within 2 s. Flags: --rooms N (default 500), --runs N, --keep (keep the
- * data). Bounded: a watchdog stops everything after 300 s.
+ * data folder as the kill left it, and as the last restart left it). Bounded: a watchdog stops
+ * everything after 300 s.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -454,8 +455,12 @@ async function main(): Promise<void> {
     return `  ${label.padEnd(46)}${cell(runs.node).padStart(28)}${cell(runs.npm).padStart(28)}`;
   }
   process.stdout.write(lines.join('\n'));
-  if (!KEEP) rmSync(data, { recursive: true, force: true });
-  rmSync(atKill, { recursive: true, force: true });
+  if (KEEP)
+    process.stdout.write(`  Kept: ${atKill} (as the kill left it), ${data} (after the last restart).\n`);
+  else {
+    rmSync(data, { recursive: true, force: true });
+    rmSync(atKill, { recursive: true, force: true });
+  }
   clearTimeout(watchdog);
 }
 
