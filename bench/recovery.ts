@@ -12,11 +12,12 @@
  *    listening (the lab read back; each room is rebuilt from its checkpoint and the inputs after
  *    it in the background, or when first needed), and →
  *    every room live (one student per room resumes with their token and has the room synced).
- *    The server is started exactly as `npm start` starts it (package.json's `start` script, the
- *    esbuild bundle on plain Node, built first by `node bin/build.mjs --server`), and also
- *    through `npm start` itself (npm, then `prestart` finding the build up to date). Each is
- *    restarted `--runs` times (default 3), killed with SIGKILL after each, each time from a copy
- *    of the folder as the first kill left it.
+ *    The server is started as package.json's `start` script starts it (`node bin/start.mjs`:
+ *    it finds the build up to date, then runs the esbuild bundle in the same process), and also
+ *    through `npm start` itself (npm, then that script). The build is brought up to date before
+ *    each restart (`node bin/build.mjs`), as it is after a crash. Each is restarted `--runs`
+ *    times (default 3), killed with SIGKILL after each, each time from a copy of the folder as
+ *    the first kill left it.
  *
  * Target: every room live within 2 s. Flags: --rooms N (default 500), --runs N, --keep (keep the
  * data folder as the kill left it, and as the last restart left it). Bounded: a watchdog stops
@@ -397,7 +398,7 @@ async function main(): Promise<void> {
       ['npm', NPM],
     ] as const) {
       // As after a crash, the build is up to date (other work may have touched the sources).
-      if (launch === NPM) execFileSync(process.execPath, ['bin/build.mjs'], { stdio: 'inherit' });
+      execFileSync(process.execPath, ['bin/build.mjs'], { stdio: 'inherit' });
       rmSync(data, { recursive: true, force: true });
       cpSync(atKill, data, { recursive: true });
       const r = await restart(data, launch, pairs, seen);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm start`'s build step (`prestart`), plain Node so it needs no loader:
+ * `npm start`'s build step (bin/start.mjs runs it, then the server), plain Node so it needs no
+ * loader:
  *
  * - the web app: `vite build web` → `web/dist`;
  * - the server: `server/main.ts` bundled by esbuild into one ES module, `dist/server.mjs`, which
@@ -11,7 +12,8 @@
  *
  * Each is rebuilt only when its sources changed since its last build (the path, size and mtime
  * of every source file, kept in `dist/build-state.json`), so restarting the server costs no
- * build. `--force` rebuilds both; `--server` / `--web` build only that one.
+ * build. Run alone (`node bin/build.mjs`): `--force` rebuilds both; `--server` / `--web` build
+ * only that one.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,9 +22,6 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
-const force = args.includes('--force');
-const only = args.includes('--server') ? 'server' : args.includes('--web') ? 'web' : undefined;
 const STATE = join(root, 'dist', 'build-state.json');
 
 /** The bundle `npm start` runs. */
@@ -102,7 +101,11 @@ function readState() {
   }
 }
 
-async function main() {
+/**
+ * Builds what changed since its last build (everything with `force`; `only` 'server' or 'web'
+ * for just that one). `npm start` calls it first (bin/start.mjs), in the server's own process.
+ */
+export async function ensureBuilt({ force = false, only = undefined } = {}) {
   const state = readState();
   for (const t of targets) {
     if (only && t.name !== only) continue;
@@ -118,7 +121,9 @@ async function main() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((e) => {
+  const args = process.argv.slice(2);
+  const only = args.includes('--server') ? 'server' : args.includes('--web') ? 'web' : undefined;
+  ensureBuilt({ force: args.includes('--force'), only }).catch((e) => {
     process.stderr.write(`build failed: ${e?.stack ?? e}\n`);
     process.exit(1);
   });
