@@ -824,11 +824,14 @@ export class Persistence {
     const last = inputs.at(-1);
     if (last && (last.seq > position.seq || last.at > position.at))
       position = { at: Math.max(last.at, position.at), seq: Math.max(last.seq, position.seq) };
+    // A checkpoint is written with the history up to it, in one transaction: the room got at
+    // least that far, even when its position was last written before the checkpoint.
+    if (cp && cp.epoch === epoch && (cp.seq > position.seq || cp.at > position.at))
+      position = { at: Math.max(cp.at, position.at), seq: Math.max(cp.seq, position.seq) };
     let rebuilt = false;
     if (cp && cp.epoch === epoch && cp.engine === CHECKPOINT_ENGINE) {
       try {
-        if (cp.inputs > inputs.length || cp.seq > position.seq || cp.at > position.at)
-          throw new Error('the checkpoint is past the stored position');
+        if (cp.inputs > inputs.length) throw new Error('the checkpoint needs inputs that are not stored');
         room.restoreCheckpoint(cp, storedEntries(events, cp.history), inputs, position);
         rebuilt = true;
         report.fromCheckpoints++;

@@ -382,6 +382,33 @@ describe('checkpoints', () => {
     expect(labState(again)).toEqual(before);
   });
 
+  it('a checkpoint written after the stored position still counts: the room comes back from it, as far as it got', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock();
+    const { app } = await start(dir, clock);
+    const room = app.lab.createRoom(app.lab.createClass('C'));
+    await new Promise((r) => setImmediate(r));
+    // Events run after the last input (retransmissions, TIME-WAIT), then the room is quiet.
+    classSession(clock, room);
+    clock.advance(60_000);
+    await checkpointsWritten(app, 1);
+    const before = labState(app);
+    await kill(app);
+    // A room's position is written about once a second, its checkpoint once it is quiet: a kill
+    // between the two leaves the stored position behind the checkpoint.
+    const db = new Database(join(dir, DB_FILE));
+    const cp = db.prepare('SELECT at FROM checkpoints').get() as { at: number };
+    const inputs = db.prepare('SELECT body FROM inputs ORDER BY id').all() as Array<{ body: string }>;
+    expect(cp.at).toBeGreaterThan(JSON.parse(inputs.at(-1)!.body).at);
+    db.prepare('UPDATE rooms SET at = 0, seq = 0').run();
+    db.close();
+
+    const { app: again } = await start(dir, new FakeClock());
+    const report = again.persistence!.stats().restored!;
+    expect(report).toMatchObject({ fromCheckpoints: 1, mismatched: [], broken: [] });
+    expect(labState(again)).toEqual(before);
+  });
+
   it('waits while the server is busy: a quiet room gets its checkpoint once the server calms down', async () => {
     const clock = new FakeClock();
     const { app } = await start(tempDir(), clock);
