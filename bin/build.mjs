@@ -4,11 +4,12 @@
  * loader:
  *
  * - the web app: `vite build web` → `web/dist`;
- * - the server: `server/main.ts` bundled by esbuild into one ES module, `dist/server.mjs`, which
- *   `npm start` runs on plain Node (no TypeScript loader at start: a restart after a crash is
- *   timed in `npm run bench:recovery`). Packages are bundled too (a third of a restart went on
- *   resolving and reading their hundreds of files), except better-sqlite3, a native module, and
- *   ws's optional native helpers, which load from node_modules.
+ * - the server: `server/main.ts` bundled by esbuild into one CommonJS script, `dist/server.cjs`,
+ *   which `npm start` runs on plain Node with V8's code cache (bin/run-bundle.mjs): no
+ *   TypeScript loader at start (a restart after a crash is timed in `npm run bench:recovery`).
+ *   Packages are bundled too (a third of a restart went on resolving and reading their hundreds
+ *   of files), except better-sqlite3, a native module, and ws's optional native helpers, which
+ *   load from node_modules.
  *
  * Each is rebuilt only when its sources changed since its last build (the path, size and mtime
  * of every source file, kept in `dist/build-state.json`), so restarting the server costs no
@@ -17,7 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +26,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const STATE = join(root, 'dist', 'build-state.json');
 
 /** The bundle `npm start` runs. */
-export const SERVER_BUNDLE = join(root, 'dist', 'server.mjs');
+export const SERVER_BUNDLE = join(root, 'dist', 'server.cjs');
 
 const targets = [
   {
@@ -48,27 +49,30 @@ const targets = [
   },
 ];
 
-/** Bundles `server/main.ts` into `outfile` (inside the repository, so node_modules resolves). */
+/**
+ * Bundles `server/main.ts` into `outfile` (inside the repository, so node_modules resolves), as
+ * CommonJS: bin/run-bundle.mjs runs it as one script with V8's code cache, which ES modules lack
+ * on Node 20. Removes the bundle's old code cache (it was for the old bundle).
+ */
 export async function buildServer(outfile = SERVER_BUNDLE) {
   const { build } = await import('esbuild');
   await build({
     entryPoints: [join(root, 'server', 'main.ts')],
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     outfile,
     external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
     logLevel: 'warning',
-    banner: {
-      js: [
-        '// Built by bin/build.mjs from server/main.ts (npm start runs it). Do not edit.',
-        // The bundled CommonJS packages call require(), which an ES module lacks.
-        "import { createRequire as __tcplabRequire } from 'node:module';",
-        'const require = __tcplabRequire(import.meta.url);',
-      ].join('\n'),
-    },
+    banner: { js: '// Built by bin/build.mjs from server/main.ts (npm start runs it). Do not edit.' },
   });
+  rmSync(codeCacheOf(outfile), { force: true });
+}
+
+/** Where bin/run-bundle.mjs keeps the code cache of a bundle. */
+export function codeCacheOf(bundle) {
+  return `${bundle}.code-cache`;
 }
 
 /** A digest of every source file's path, size and mtime (build outputs and node_modules aside). */

@@ -11,61 +11,69 @@ import { buildApp } from './app.ts';
 import { loadInstructorKey } from './config.ts';
 import { PersistenceError } from './persistence/store.ts';
 
-const port = Number(process.env.PORT ?? 3000);
-const host = process.env.HOST ?? '0.0.0.0';
-const dataDir = resolve(process.env.TCPLAB_DATA ?? 'data');
-const { key, source } = loadInstructorKey(dataDir, process.env);
-const origins = (process.env.TCPLAB_ORIGINS ?? '')
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean);
+// Not top-level await: the bundle npm start runs is a CommonJS script (bin/build.mjs).
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  const host = process.env.HOST ?? '0.0.0.0';
+  const dataDir = resolve(process.env.TCPLAB_DATA ?? 'data');
+  const { key, source } = loadInstructorKey(dataDir, process.env);
+  const origins = (process.env.TCPLAB_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
-const app = await buildApp({
-  logger: { level: process.env.LOG_LEVEL ?? 'warn' },
-  instructorKey: key,
-  origins,
-  dataDir,
-}).catch((e: unknown) => {
-  if (!(e instanceof PersistenceError)) throw e;
-  process.stderr.write(`TCP Lab cannot start: ${e.message}\n`);
-  process.exit(1);
-});
-// Before the banner: whoever starts the server may stop it as soon as it has printed.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+  const app = await buildApp({
+    logger: { level: process.env.LOG_LEVEL ?? 'warn' },
+    instructorKey: key,
+    origins,
+    dataDir,
+  }).catch((e: unknown) => {
+    if (!(e instanceof PersistenceError)) throw e;
+    process.stderr.write(`TCP Lab cannot start: ${e.message}\n`);
+    process.exit(1);
   });
+  // Before the banner: whoever starts the server may stop it as soon as it has printed.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+  await app.listen({ port, host });
+  const listening = (app.server.address() as AddressInfo).port;
+
+  const base = `http://${publicHost(host)}:${listening}`;
+  // As it stands: the rooms themselves are rebuilt in the background (or when first used).
+  const restored = app.persistence?.restoreReport();
+  process.stdout.write(
+    [
+      'TCP Lab is running.',
+      `  Students:   ${base}/`,
+      `  Instructor: ${base}/?key=${encodeURIComponent(key)}`,
+      `  (instructor key from ${source})`,
+      ...(app.persistence && restored
+        ? [
+            `  Data: ${app.persistence.file} (${restored.classes} classes, ${restored.rooms} rooms, ` +
+              `${restored.sessions} people restored in ${Math.round(restored.ms)} ms` +
+              `${restored.rebuiltMs === undefined ? '; rooms rebuilding in the background' : ''})`,
+          ]
+        : []),
+      '',
+    ].join('\n'),
+  );
 }
-await app.listen({ port, host });
-const listening = (app.server.address() as AddressInfo).port;
 
 /** An address students on the classroom network can type. */
-function publicHost(): string {
+function publicHost(host: string): string {
   if (host !== '0.0.0.0' && host !== '::') return host;
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   return 'localhost';
 }
 
-const base = `http://${publicHost()}:${listening}`;
-// As it stands: the rooms themselves are rebuilt in the background (or when first used).
-const restored = app.persistence?.restoreReport();
-process.stdout.write(
-  [
-    'TCP Lab is running.',
-    `  Students:   ${base}/`,
-    `  Instructor: ${base}/?key=${encodeURIComponent(key)}`,
-    `  (instructor key from ${source})`,
-    ...(app.persistence && restored
-      ? [
-          `  Data: ${app.persistence.file} (${restored.classes} classes, ${restored.rooms} rooms, ` +
-            `${restored.sessions} people restored in ${Math.round(restored.ms)} ms` +
-            `${restored.rebuiltMs === undefined ? '; rooms rebuilding in the background' : ''})`,
-        ]
-      : []),
-    '',
-  ].join('\n'),
-);
+main().catch((e: unknown) => {
+  process.stderr.write(`TCP Lab stopped: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -21,7 +21,7 @@ export function freePort(): Promise<number> {
 export async function startServer(
   args: string[],
   env: Record<string, string>,
-): Promise<{ child: ChildProcess; port: number; banner: string }> {
+): Promise<{ child: ChildProcess; port: number; banner: string; stderr: () => string }> {
   const port = await freePort();
   const child = spawn(process.execPath, args, {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
@@ -43,5 +43,5 @@ export async function startServer(
     });
     child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}${err}`)));
   });
-  return { child, port, banner: out };
+  return { child, port, banner: out, stderr: () => err };
 }
