@@ -154,6 +154,15 @@ export interface RoomHooks {
   restoreCheckpoint?: (room: Room, saved: Record<string, unknown>) => void;
 }
 
+/**
+ * A room's inputs as a restart has them for `Room.restoreCheckpoint`: those after the checkpoint,
+ * and a way to read those before it, used only if someone asks for them (`Room.inputs`).
+ */
+export interface CheckpointInputs {
+  before: () => RoomInput[];
+  after: readonly RoomInput[];
+}
+
 /** What a room is built from besides its inputs: persistence and exports rebuild it from this. */
 export interface RoomSetup {
   seed: number;
@@ -268,6 +277,11 @@ export class Room {
   private entries: HistoryEntry[] = [];
   /** The inputs (see `inputs`). */
   private inputList: RoomInput[] = [];
+  /**
+   * The inputs before the checkpoint a restart rebuilt the room from, read when first needed
+   * (`inputs`): a long class has thousands, and only those after the checkpoint replay.
+   */
+  private earlier: { count: number; load: () => RoomInput[] } | undefined;
   /** A rebuild put off until something needs the room (`defer`). */
   private deferred: (() => void) | undefined = undefined;
   readonly seats: Record<Seat, SeatRef | null> = { A: null, B: null };
@@ -321,7 +335,28 @@ export class Room {
   /** The inputs that made the room, in order (replaying them rebuilds it). */
   get inputs(): RoomInput[] {
     this.ensure();
+    if (this.earlier) {
+      const { count, load } = this.earlier;
+      const before = load();
+      if (before.length !== count)
+        throw new Error(`room ${this.id}: ${before.length} inputs before its checkpoint, not ${count}`);
+      this.earlier = undefined;
+      this.inputList = before.concat(this.inputList);
+    }
     return this.inputList;
+  }
+
+  /** How many inputs made the room (without reading those a restart has left unread). */
+  get inputCount(): number {
+    this.ensure();
+    return (this.earlier?.count ?? 0) + this.inputList.length;
+  }
+
+  /** The inputs from the `from`th on (those a restart has left unread are read only if asked for). */
+  inputsFrom(from: number): RoomInput[] {
+    this.ensure();
+    const unread = this.earlier?.count ?? 0;
+    return from >= unread ? this.inputList.slice(from - unread) : this.inputs.slice(from);
   }
 
   /**
@@ -661,7 +696,7 @@ export class Room {
       extras,
     };
     return {
-      inputs: this.inputList.length,
+      inputs: this.inputCount,
       history: this.entries.length,
       at: this.net.now,
       seq: this.processed,
@@ -671,18 +706,22 @@ export class Room {
 
   /**
    * Rebuilds this room from `cp` (a checkpoint of it, of this epoch), the history it had then
-   * (`history`, `cp.history` entries) and its inputs (the first `cp.inputs` came before it): the
-   * inputs after it are replayed and the network run to `until`, exactly as `replay` does. Throws
-   * (leaving the room as it was) when the checkpoint cannot be read; the caller then replays.
+   * (`history`, `cp.history` entries) and its inputs (all of them, the first `cp.inputs` of which
+   * came before it, or split there: `CheckpointInputs`): the inputs after it are replayed and the
+   * network run to `until`, exactly as `replay` does. Throws (leaving the room as it was) when
+   * the checkpoint cannot be read; the caller then replays.
    */
   restoreCheckpoint(
     cp: RoomCheckpoint,
     history: HistoryEntry[],
-    inputs: readonly RoomInput[],
+    inputs: readonly RoomInput[] | CheckpointInputs,
     until: { at: number; seq: number },
   ): void {
     this.deferred = undefined;
-    if (history.length !== cp.history || inputs.length < cp.inputs)
+    const split: CheckpointInputs = Array.isArray(inputs)
+      ? { before: () => inputs.slice(0, cp.inputs), after: inputs.slice(cp.inputs) }
+      : (inputs as CheckpointInputs);
+    if (history.length !== cp.history || (Array.isArray(inputs) && inputs.length < cp.inputs))
       throw new Error(`checkpoint of room ${this.id} does not match its stored inputs and history`);
     const state = decodeGraph(
       cp.state,
@@ -700,11 +739,11 @@ export class Room {
       this.returns = state.returns;
       this.holdOn = state.holdOn;
       this.entries = history;
-      this.inputList = inputs.slice(0, cp.inputs);
+      this.earlier = cp.inputs > 0 ? { count: cp.inputs, load: split.before } : undefined;
       this.buildPacer();
       this.opts.hooks?.restoreCheckpoint?.(this, state.extras);
     };
-    this.rebuildFrom(start, inputs, cp.inputs, until);
+    this.rebuildFrom(start, split.after, 0, until);
   }
 
   private runTo(pos: { at: number; seq: number }): void {
@@ -843,6 +882,7 @@ export class Room {
   private resetState(): void {
     this.entries = [];
     this.inputList = [];
+    this.earlier = undefined;
     this.bytes.clear();
     this.returns.clear();
     this.labels.clear();

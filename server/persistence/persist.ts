@@ -425,11 +425,11 @@ export class Persistence {
       w = { ...w, epoch: room.epoch, inputs: 0, events: 0 };
       whole = true;
     }
-    const inputs = room.inputs;
-    const added = inputs.length - w.inputs;
-    for (let i = w.inputs; i < inputs.length; i++) {
-      const body = JSON.stringify(inputs[i]);
-      this.stmt.input.run(room.id, room.epoch, i, body);
+    const inputs = room.inputsFrom(w.inputs);
+    const added = inputs.length;
+    for (let k = 0; k < inputs.length; k++) {
+      const body = JSON.stringify(inputs[k]);
+      this.stmt.input.run(room.id, room.epoch, w.inputs + k, body);
       rows++;
       bytes += body.length;
     }
@@ -452,7 +452,7 @@ export class Persistence {
       this.stmt.position.run(pos.at, pos.seq, room.id);
       rows++;
     }
-    return { written: { ...w, inputs: inputs.length, at: pos.at, seq: pos.seq }, rows, bytes };
+    return { written: { ...w, inputs: w.inputs + added, at: pos.at, seq: pos.seq }, rows, bytes };
   }
 
   /** Once a second: new history chunks, and the positions of clocks that moved without events. */
@@ -728,12 +728,12 @@ export class Persistence {
       const c = this.checkpointed.get(room);
       let seen = this.moves.get(room);
       const moved =
-        !seen || seen.epoch !== room.epoch || seen.inputs !== room.inputs.length || seen.seq !== pos.seq;
+        !seen || seen.epoch !== room.epoch || seen.inputs !== room.inputCount || seen.seq !== pos.seq;
       if (moved) {
-        seen = { epoch: room.epoch, inputs: room.inputs.length, seq: pos.seq, since: now };
+        seen = { epoch: room.epoch, inputs: room.inputCount, seq: pos.seq, since: now };
         this.moves.set(room, seen);
       }
-      if (c && c.epoch === room.epoch && c.inputs === room.inputs.length && c.seq === pos.seq) continue;
+      if (c && c.epoch === room.epoch && c.inputs === room.inputCount && c.seq === pos.seq) continue;
       if (room.broken) continue;
       if (which === 'all' || (which === 'due' && !moved)) due.push(room);
       else if (now - (c?.at ?? seen!.since) >= CHECKPOINT_BUSY_MS) busy.push(room);
@@ -745,7 +745,7 @@ export class Persistence {
       if (performance.now() - now >= budgetMs) break;
       const w = this.written.get(room);
       // Not stored yet (created this turn, or its inputs' write failed): a later look.
-      if (!w || w.epoch !== room.epoch || w.inputs !== room.inputs.length) continue;
+      if (!w || w.epoch !== room.epoch || w.inputs !== room.inputCount) continue;
       const t1 = performance.now();
       let cp: RoomCheckpoint;
       try {
@@ -755,7 +755,7 @@ export class Persistence {
         this.log.error({ room: room.id, err: e }, 'persistence: no checkpoint of this room');
         this.checkpointed.set(room, {
           epoch: room.epoch,
-          inputs: room.inputs.length,
+          inputs: room.inputCount,
           seq: room.position().seq,
           at: now,
         });
@@ -819,9 +819,10 @@ export class Persistence {
     const report = this.report!;
     const { epoch, events, cp } = stored;
     const id = room.id;
-    const inputs = stored.rows.map((r) => JSON.parse(String(r.body)) as RoomInput);
+    const rows = stored.rows;
+    const parse = (r: Row) => JSON.parse(String(r.body)) as RoomInput;
     let position = stored.position;
-    const last = inputs.at(-1);
+    const last = rows.length > 0 ? parse(rows[rows.length - 1]!) : undefined;
     if (last && (last.seq > position.seq || last.at > position.at))
       position = { at: Math.max(last.at, position.at), seq: Math.max(last.seq, position.seq) };
     // A checkpoint is written with the history up to it, in one transaction: the room got at
@@ -831,11 +832,16 @@ export class Persistence {
     let rebuilt = false;
     if (cp && cp.epoch === epoch && cp.engine === CHECKPOINT_ENGINE) {
       try {
-        if (cp.inputs > inputs.length) throw new Error('the checkpoint needs inputs that are not stored');
+        if (cp.inputs > rows.length) throw new Error('the checkpoint needs inputs that are not stored');
+        // Only the inputs after the checkpoint are read now; those before it when asked for.
+        const inputs = {
+          before: () => rows.slice(0, cp.inputs).map(parse),
+          after: rows.slice(cp.inputs).map(parse),
+        };
         room.restoreCheckpoint(cp, storedEntries(events, cp.history), inputs, position);
         rebuilt = true;
         report.fromCheckpoints++;
-        report.replayed += inputs.length - cp.inputs;
+        report.replayed += rows.length - cp.inputs;
         this.checkpointed.set(room, { epoch, inputs: cp.inputs, seq: cp.seq, at: performance.now() });
       } catch (e) {
         this.log.warn(
@@ -845,9 +851,9 @@ export class Persistence {
       }
     }
     if (!rebuilt) {
-      report.replayed += inputs.length;
+      report.replayed += rows.length;
       try {
-        room.replay(inputs, position);
+        room.replay(rows.map(parse), position);
       } catch (e) {
         const error = (e as Error).message;
         room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
@@ -870,7 +876,7 @@ export class Persistence {
       written = 0;
     }
     const pos = room.position();
-    this.written.set(room, { epoch, inputs: inputs.length, events: written, at: pos.at, seq: pos.seq });
+    this.written.set(room, { epoch, inputs: rows.length, events: written, at: pos.at, seq: pos.seq });
     // A stored history dropped above, or one the replay took further, is written again.
     if (written !== room.history.length) this.histories.add(room);
   }

@@ -250,7 +250,7 @@ const CACHE_SIZE = 8;
 
 function exported(room: Room): { scenario: Scenario; run: ScenarioRun } {
   const pos = room.position();
-  const key = `${room.id}/${room.epoch}/${room.inputs.length}/${pos.seq}/${pos.at}`;
+  const key = `${room.id}/${room.epoch}/${room.inputCount}/${pos.seq}/${pos.at}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const scenario = roomScenario(room);

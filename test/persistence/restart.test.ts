@@ -382,6 +382,30 @@ describe('checkpoints', () => {
     expect(labState(again)).toEqual(before);
   });
 
+  it('a room rebuilt from its checkpoint goes on: new inputs are stored after the old ones, read or not', async () => {
+    const dir = tempDir();
+    const { app, clock, rooms } = await busyLab(dir);
+    await checkpointsWritten(app, 5);
+    for (const [i, room] of rooms.entries()) chaos(room, clock, 300 + i, 10);
+    await new Promise((r) => setImmediate(r));
+    await kill(app);
+
+    // The inputs before each checkpoint are not read: more happens, and the server dies again.
+    const clock2 = new FakeClock();
+    const { app: again } = await start(dir, clock2);
+    expect(again.persistence!.stats().restored!.fromCheckpoints).toBeGreaterThan(0);
+    for (const [i, room] of [...again.lab.rooms.values()].entries()) chaos(room, clock2, 400 + i, 20);
+    await new Promise((r) => setImmediate(r));
+    const counts = [...again.lab.rooms.values()].map((r) => r.inputCount);
+    const before = labState(again);
+    expect(before.rooms.map((r) => JSON.parse(r.inputs).length)).toEqual(counts);
+    await kill(again);
+
+    const { app: third } = await start(dir, new FakeClock());
+    expect(third.persistence!.stats().restored).toMatchObject({ mismatched: [], skipped: [] });
+    expect(labState(third)).toEqual(before);
+  });
+
   it('a checkpoint written after the stored position still counts: the room comes back from it, as far as it got', async () => {
     const dir = tempDir();
     const clock = new FakeClock();
