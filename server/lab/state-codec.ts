@@ -560,6 +560,34 @@ function knownString(b: Uint8Array, pos: number, n: number): string | undefined 
   return undefined;
 }
 
+/** Short ASCII strings decoded before, by a hash of their bytes (at most 4,096). */
+const shortStrings = new Map<number, string>();
+const MAX_SHORT_STRINGS = 4096;
+
+/** The ASCII string of bytes [pos, pos + n) (undefined if one is not ASCII), made once. */
+function shortAscii(b: Uint8Array, pos: number, n: number): string | undefined {
+  let h = n;
+  for (let j = pos; j < pos + n; j++) {
+    const c = b[j]!;
+    if (c >= 0x80) return undefined;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const known = shortStrings.get(h);
+  if (known !== undefined && known.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++)
+      if (known.charCodeAt(i) !== b[pos + i]) {
+        same = false;
+        break;
+      }
+    if (same) return known;
+  }
+  let s = '';
+  for (let j = pos; j < pos + n; j++) s += String.fromCharCode(b[j]!);
+  if (known === undefined && shortStrings.size < MAX_SHORT_STRINGS) shortStrings.set(h, s);
+  return s;
+}
+
 function rememberString(b: Uint8Array, pos: number, n: number, s: string): void {
   if (longStringCount >= MAX_LONG_STRINGS || n > 4096) return;
   longStringCount++;
@@ -620,16 +648,8 @@ export function decodeGraph(
     if (pos + n > bytes.length) fail('unexpected end');
     let s: string | undefined;
     if (n <= 24) {
-      // Short ASCII (most: states, hosts, keys) without a call into the decoder.
-      s = '';
-      for (let j = pos; j < pos + n; j++) {
-        const c = bytes[j]!;
-        if (c >= 0x80) {
-          s = undefined;
-          break;
-        }
-        s += String.fromCharCode(c);
-      }
+      // Short ASCII (most: states, hosts, keys), the same in every room: the string made before.
+      s = shortAscii(bytes, pos, n);
     } else {
       // A field list seen before (the same classes in every room's checkpoint): no new string.
       const known = knownString(bytes, pos, n);
