@@ -15,7 +15,9 @@
  *    The server is started as package.json's `start` script starts it (`node bin/start.mjs`:
  *    it finds the build up to date, then runs the esbuild bundle in the same process), and also
  *    through `npm start` itself (npm, then that script). The build is brought up to date before
- *    each restart (`node bin/build.mjs`), as it is after a crash. Each is restarted `--runs`
+ *    each restart (`node bin/build.mjs`), as it is after a crash; the V8 code cache the restarts
+ *    find is the one the fill's server wrote 5 s into its run (bin/run-bundle.mjs), as a class's
+ *    server would have before it crashed (a new build removes it). Each is restarted `--runs`
  *    times (default 3), killed with SIGKILL after each, each time from a copy of the folder as
  *    the first kill left it.
  *
