@@ -42,6 +42,28 @@ export function replayModeFromUrl(conn: Connection, url: string | undefined): vo
 /** Fates whose payload the headers-first replay sends later (the client keeps these bytes). */
 const KEPT_FATES = new Set(['sent', 'duplicated', 'corrupted'].map((f) => FATES.indexOf(f as never)));
 
+/**
+ * A `room.event` message names its event's type at its second `"type":"` (after the message's
+ * own, `{"type":"room.event",…,"event":{"t":…,"type":"`): read there, without parsing.
+ */
+const TYPE = Buffer.from('"type":"');
+const TIMER = Buffer.from('timer"');
+const RETURN = Buffer.from('return"');
+const CC = Buffer.from('cc"');
+
+/** Whether `data`, a `room.event` message, is an event of type `a` or `b` (each `name"`). */
+function isEventOf(data: Uint8Array, a: Uint8Array, b = a): boolean {
+  const text = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+  const at = text.indexOf(TYPE, 2) + TYPE.length;
+  return at >= TYPE.length && (startsWith(text, at, a) || startsWith(text, at, b));
+}
+
+function startsWith(b: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  if (at + prefix.length > b.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[at + i] !== prefix[i]) return false;
+  return true;
+}
+
 /** JSON entries longer than this may hold a long byte value worth shortening. */
 const LONG_JSON = 512;
 const SHORT_B64 = (SHORT_VALUE_BYTES / 3) * 4;
@@ -49,7 +71,8 @@ const SHORT_B64 = (SHORT_VALUE_BYTES / 3) * 4;
 const shortened = new WeakMap<HistoryEntry, Buffer | null>();
 
 function shortJson(e: HistoryEntry): Buffer | null {
-  if (e.data.length <= LONG_JSON) return null;
+  // Only a call's return holds a byte value (recv's data): the others are not even parsed.
+  if (e.data.length <= LONG_JSON || !isEventOf(e.data, RETURN)) return null;
   let out = shortened.get(e);
   if (out !== undefined) return out;
   out = null;
@@ -85,6 +108,7 @@ const CLOSE = Buffer.from(']');
 /** A batch element: the message's compact form when it has one (shared/protocol/bundle.ts), else its text. */
 function compact(data: Uint8Array): Uint8Array {
   if (data.length > 400) return data;
+  if (!isEventOf(data, TIMER, CC)) return data;
   // latin1 keeps every byte as one character, so the tokens copied go back byte for byte.
   const c = compactEvent(Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1'));
   return c === undefined ? data : Buffer.from(c, 'latin1');
