@@ -11,7 +11,9 @@
  * 2. kill -9 the server, start it again on the same data folder, and time: process start →
  *    listening (the lab read back; each room is rebuilt from its checkpoint and the inputs after
  *    it in the background, or when first needed), and →
- *    every room live (one student per room resumes with their token and has the room synced).
+ *    every room live (one student per room resumes with their token and has the room synced;
+ *    like the web app, it asks for the headers-first replay: the history with segment payloads
+ *    and long recv() results cut, the payloads after room.synced).
  *    The server is started as package.json's `start` script starts it (`node bin/start.mjs`:
  *    it finds the build up to date, then runs the esbuild bundle in the same process), and also
  *    through `npm start` itself (npm, then that script). The build is brought up to date before
@@ -30,6 +32,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { HEADERS_FIRST_QUERY } from '../server/lab/feed.ts';
 
 const KEY = 'bench-recovery-key';
 const ROOMS = flag('rooms', 500);
@@ -192,8 +195,9 @@ class Client {
     });
   }
 
-  static open(port: number): Promise<Client> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+  /** `query`: the web app's, `replay=headers-first` (server/lab/feed.ts), for the students coming back. */
+  static open(port: number, query = ''): Promise<Client> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws${query}`, { perMessageDeflate: false });
     sockets.add(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new Client(ws)));
@@ -440,8 +444,9 @@ async function main(): Promise<void> {
     `  rooms rebuilt from their checkpoint           ${runs.node[0]!.fromCheckpoints} of ${ROOMS}; ` +
       `inputs replayed after them: ${runs.node[0]!.replayed} of ${runs.node[0]!.inputs}`,
     '',
-    `  "live": one student per room resumed with their token and received the room's snapshot,`,
-    `  its whole history (every entry seen before the kill was back) and room.synced. The server`,
+    `  "live": one student per room resumed with their token (as the web app does, asking for the`,
+    `  headers-first replay) and received the room's snapshot, its whole history (every entry seen`,
+    `  before the kill was back; segment payloads follow) and room.synced. The server`,
     `  listens once it has read the lab back; each room is rebuilt (from its checkpoint and the`,
     `  inputs after it) in the background, or at once when someone needs it first.`,
     `  Target < 2 s for every room live: ${verdict(runs.node)} with ${NODE.label}, ${verdict(runs.npm)} with npm start.`,
@@ -519,7 +524,8 @@ async function restart(data: string, launch: Launch, pairs: Pair[], seen: number
   let entries = 0;
   const short: number[] = [];
   await pool(pairs, 64, async (p, i) => {
-    const c = await Client.open(server.port);
+    // As the web app comes back: it asks for the headers-first replay.
+    const c = await Client.open(server.port, `?${HEADERS_FIRST_QUERY}`);
     const synced = c.waitFor((m) => m.type === 'room.synced' && m.room === p.room, `room ${p.room} synced`);
     await c.request({ type: 'session.resume', token: p.b.token });
     const s = await synced;

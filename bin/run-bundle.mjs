@@ -40,7 +40,8 @@ export function runBundle(bundle) {
   });
   if (cachedData && script.cachedDataRejected)
     process.stderr.write(`code cache ${cacheFile} does not fit this bundle or Node; writing a new one\n`);
-  const after = Number(process.env.TCPLAB_CODE_CACHE_AFTER_MS ?? DEFAULT_CACHE_AFTER_MS);
+  const asked = Number(process.env.TCPLAB_CODE_CACHE_AFTER_MS || Number.NaN);
+  const after = Number.isFinite(asked) && asked >= 0 ? asked : DEFAULT_CACHE_AFTER_MS;
   setTimeout(() => {
     try {
       const tmp = `${cacheFile}.${process.pid}`;
