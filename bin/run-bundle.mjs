@@ -6,9 +6,10 @@
  * after a crash, the class comes back that much sooner (`npm run bench:recovery`).
  *
  * The cache is written once per run, `TCPLAB_CODE_CACHE_AFTER_MS` (default 5 s) after the start,
- * so it holds what the server compiled by then (starting, and after a restart, restoring rooms and
- * serving the students coming back), and replaces the file atomically. A cache V8 refuses (another bundle, another Node) is said on stderr and left
- * for the new one; a cache that cannot be written costs nothing but the next start's time.
+ * so it holds what the server compiled by then (starting, and after a restart, restoring rooms
+ * and serving the students coming back), and replaces the file atomically. A cache V8 refuses
+ * (another bundle, another Node) is said on stderr and left for the new one; a cache that cannot
+ * be written costs nothing but the next start's time.
  *
  * `node bin/run-bundle.mjs <bundle>` runs one (tests do); `npm start` calls `runBundle` after the
  * build (bin/start.mjs).
