@@ -1037,14 +1037,7 @@ function simRule(rule: FaultRule, id: number) {
  */
 export const CHECKPOINT_ENGINE = createHash('sha256')
   .update(
-    [
-      Room,
-      RoomHost,
-      encodeGraph,
-      decodeGraph,
-      ...[Network, EventQueue, SimLinkDirection, ActiveRule, Rng, RelativeSeq, Host, Mulberry32, TcpSocket],
-      ...[ByteQueue, ReceiveBuffer, SendLog, SeqMarks, RttEstimator, NewReno, TimerSet],
-    ]
+    [Room, encodeGraph, decodeGraph, ...CHECKPOINT_CLASSES.classes]
       .map((f) => Function.prototype.toString.call(f))
       .join('\0'),
   )

@@ -37,11 +37,14 @@ export class ClassTable {
   private readonly protos = new Map<string, object>();
   /** By prototype: the classes whose arrays hold stale bytes. */
   readonly live = new Map<object, LiveBytes>();
+  /** The classes, in the order given. */
+  readonly classes: ReadonlyArray<abstract new (...args: never[]) => unknown>;
 
   constructor(
     classes: Record<string, abstract new (...args: never[]) => unknown>,
     live: Record<string, LiveBytes> = {},
   ) {
+    this.classes = Object.values(classes);
     for (const [name, cls] of Object.entries(classes)) {
       this.names.set(cls.prototype as object, name);
       this.protos.set(name, cls.prototype as object);
