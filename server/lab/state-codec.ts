@@ -545,58 +545,40 @@ function compiledFactory(keys: string[]): Factory & { keys: string[] } {
 }
 
 /**
- * Long strings decoded before (field lists, mostly), by length: their bytes and the string. At
- * most 1,024 of them, of at most 4 KiB each.
+ * Strings decoded before, by a hash of their bytes, with those bytes (two that hash alike are told
+ * apart): every room's checkpoint holds the same field lists, states, hosts and keys. At most
+ * 4,096 strings, of at most 4 KiB each.
  */
-const longStrings = new Map<number, Array<{ bytes: Uint8Array; s: string }>>();
-let longStringCount = 0;
-const MAX_LONG_STRINGS = 1024;
+const knownStrings = new Map<number, { bytes: Uint8Array; s: string }>();
+const MAX_KNOWN_STRINGS = 4096;
+const MAX_KNOWN_BYTES = 4096;
 
-function knownString(b: Uint8Array, pos: number, n: number): string | undefined {
-  const list = longStrings.get(n);
-  if (list === undefined) return undefined;
-  next: for (const e of list) {
-    const k = e.bytes;
-    for (let i = 0; i < n; i++) if (k[i] !== b[pos + i]) continue next;
-    return e.s;
-  }
-  return undefined;
-}
-
-/** Short ASCII strings decoded before, by a hash of their bytes (at most 4,096). */
-const shortStrings = new Map<number, string>();
-const MAX_SHORT_STRINGS = 4096;
-
-/** The ASCII string of bytes [pos, pos + n) (undefined if one is not ASCII), made once. */
-function shortAscii(b: Uint8Array, pos: number, n: number): string | undefined {
+/** The string of the UTF-8 bytes [pos, pos + n) (undefined when they are not UTF-8), made once. */
+function stringAt(b: Uint8Array, pos: number, n: number): string | undefined {
   let h = n;
+  let ascii = true;
   for (let j = pos; j < pos + n; j++) {
     const c = b[j]!;
-    if (c >= 0x80) return undefined;
+    if (c >= 0x80) ascii = false;
     h = (Math.imul(h, 31) + c) | 0;
   }
-  const known = shortStrings.get(h);
-  if (known !== undefined && known.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++)
-      if (known.charCodeAt(i) !== b[pos + i]) {
-        same = false;
-        break;
-      }
-    if (same) return known;
-  }
-  let s = '';
-  for (let j = pos; j < pos + n; j++) s += String.fromCharCode(b[j]!);
-  if (known === undefined && shortStrings.size < MAX_SHORT_STRINGS) shortStrings.set(h, s);
+  const known = knownStrings.get(h);
+  if (known !== undefined && sameBytes(known.bytes, b, pos, n)) return known.s;
+  let s: string | undefined;
+  if (ascii && n <= 24) {
+    // Short ASCII (most: states, hosts, keys) without a call into the decoder.
+    s = '';
+    for (let j = pos; j < pos + n; j++) s += String.fromCharCode(b[j]!);
+  } else s = utf8(b.subarray(pos, pos + n));
+  if (s !== undefined && known === undefined && knownStrings.size < MAX_KNOWN_STRINGS && n <= MAX_KNOWN_BYTES)
+    knownStrings.set(h, { bytes: b.slice(pos, pos + n), s });
   return s;
 }
 
-function rememberString(b: Uint8Array, pos: number, n: number, s: string): void {
-  if (longStringCount >= MAX_LONG_STRINGS || n > 4096) return;
-  longStringCount++;
-  let list = longStrings.get(n);
-  if (list === undefined) longStrings.set(n, (list = []));
-  list.push({ bytes: b.slice(pos, pos + n), s });
+function sameBytes(k: Uint8Array, b: Uint8Array, pos: number, n: number): boolean {
+  if (k.length !== n) return false;
+  for (let i = 0; i < n; i++) if (k[i] !== b[pos + i]) return false;
+  return true;
 }
 
 function utf8(b: Uint8Array): string | undefined {
@@ -649,19 +631,7 @@ export function decodeGraph(
     if (tag !== T_STRING) fail('expected a string');
     const n = uint();
     if (pos + n > bytes.length) fail('unexpected end');
-    let s: string | undefined;
-    if (n <= 24) {
-      // Short ASCII (most: states, hosts, keys), the same in every room: the string made before.
-      s = shortAscii(bytes, pos, n);
-    } else {
-      // A field list seen before (the same classes in every room's checkpoint): no new string.
-      const known = knownString(bytes, pos, n);
-      if (known !== undefined) s = known;
-    }
-    if (s === undefined) {
-      s = utf8(bytes.subarray(pos, pos + n)) ?? fail('a string that is not UTF-8');
-      if (n > 24) rememberString(bytes, pos, n, s);
-    }
+    const s = stringAt(bytes, pos, n) ?? fail('a string that is not UTF-8');
     pos += n;
     strings.push(s);
     return s;

@@ -195,7 +195,7 @@ describe('state codec', () => {
   });
 
   it('keeps short strings apart whose bytes hash alike', () => {
-    // The decoder keeps short ASCII strings it made by a hash of their bytes: "Aa" and "BB" share one.
+    // The decoder keeps the strings it made by a hash of their bytes: "Aa" and "BB" share one.
     for (const list of [
       ['Aa', 'BB', 'Aa', 'BB'],
       ['BB', 'Aa', 'BB', 'Aa'],
