@@ -125,6 +125,8 @@ export const CHECKPOINT_BUSY_LOOP = 0.8;
 export const REBUILD_SLICE_MS = 5;
 
 type Row = Record<string, unknown>;
+/** Where a room stands: virtual time and events run. */
+type Position = { at: number; seq: number };
 
 /** A room's state as people see it, as JSON columns, taken when it changes. */
 interface RoomState {
@@ -643,10 +645,7 @@ export class Persistence {
           });
         } catch (e) {
           // Stored rows that cannot be read back: the room is kept, broken until someone resets it.
-          const error = (e as Error).message;
-          room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
-          report.broken.push({ room: id, error });
-          this.log.error({ room: id, err: e }, 'persistence: rebuilding failed, room marked broken');
+          this.markBroken(room, e, 'persistence: rebuilding failed, room marked broken');
         } finally {
           this.restoring = was;
         }
@@ -813,7 +812,7 @@ export class Persistence {
       rows: Row[];
       events: Row[];
       cp: (RoomCheckpoint & { epoch: number; engine: string }) | undefined;
-      position: { at: number; seq: number };
+      position: Position;
     },
   ): void {
     const report = this.report!;
@@ -821,14 +820,15 @@ export class Persistence {
     const id = room.id;
     const rows = stored.rows;
     const parse = (r: Row) => JSON.parse(String(r.body)) as RoomInput;
+    const further = (a: Position, b: Position): Position => ({
+      at: Math.max(a.at, b.at),
+      seq: Math.max(a.seq, b.seq),
+    });
     let position = stored.position;
-    const last = rows.length > 0 ? parse(rows[rows.length - 1]!) : undefined;
-    if (last && (last.seq > position.seq || last.at > position.at))
-      position = { at: Math.max(last.at, position.at), seq: Math.max(last.seq, position.seq) };
+    if (rows.length > 0) position = further(position, parse(rows[rows.length - 1]!));
     // A checkpoint is written with the history up to it, in one transaction: the room got at
     // least that far, even when its position was last written before the checkpoint.
-    if (cp && cp.epoch === epoch && (cp.seq > position.seq || cp.at > position.at))
-      position = { at: Math.max(cp.at, position.at), seq: Math.max(cp.seq, position.seq) };
+    if (cp && cp.epoch === epoch) position = further(position, cp);
     let rebuilt = false;
     if (cp && cp.epoch === epoch && cp.engine === CHECKPOINT_ENGINE) {
       try {
@@ -855,10 +855,7 @@ export class Persistence {
       try {
         room.replay(rows.map(parse), position);
       } catch (e) {
-        const error = (e as Error).message;
-        room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
-        report.broken.push({ room: id, error });
-        this.log.error({ room: id, err: e }, 'persistence: replay failed, room marked broken');
+        this.markBroken(room, e, 'persistence: replay failed, room marked broken');
       }
     }
     // The rebuilt history must be the stored one, byte for byte.
@@ -879,6 +876,14 @@ export class Persistence {
     this.written.set(room, { epoch, inputs: rows.length, events: written, at: pos.at, seq: pos.seq });
     // A stored history dropped above, or one the replay took further, is written again.
     if (written !== room.history.length) this.histories.add(room);
+  }
+
+  /** A restored room that cannot be rebuilt: kept, broken with the reason until someone resets it. */
+  private markBroken(room: Room, e: unknown, msg: string): void {
+    const error = (e as Error).message;
+    room.broken = `this room could not be rebuilt after a restart (${error}); reset it to go on`;
+    this.report!.broken.push({ room: room.id, error });
+    this.log.error({ room: room.id, err: e }, msg);
   }
 
   /**
