@@ -1066,7 +1066,6 @@ function checkStored(
   const count = eachStored(rows, (n, binary, blob, start, end) => {
     if (differs === undefined) {
       const e = rebuilt[n];
-      // Entries a checkpoint's room took from the stored chunks are those very bytes.
       const same =
         e !== undefined && e.data.buffer === blob.buffer && e.data.byteOffset === blob.byteOffset + start;
       if (
